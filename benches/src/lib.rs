@@ -1,0 +1,3 @@
+//! Benchmarks and the load test of leasehold; they arrive with the simulator issue.
+
+pub use leasehold;

@@ -1,0 +1,621 @@
+//! The log format: versioned postcard envelopes for batches and snapshots.
+//!
+//! Every encoding starts with two bytes, a kind (`B` for a batch, `S` for a snapshot) and
+//! the format version, followed by a postcard body. Names (namespaces, models, leases,
+//! holders, entities, reasons) are stored once per envelope in a string table, each
+//! front-coded against the previous one, and operations refer to them by index; so a
+//! batch of a thousand claims in one model costs a few bytes per claim for its names.
+//!
+//! Decoding treats its input as untrusted: it checks the size limit before anything
+//! else, never panics, allocates at most in proportion to the input's length, and
+//! rejects trailing bytes.
+
+use crate::batch::Batch;
+use crate::fsm::PinInfo;
+use crate::key::Key;
+use crate::limits::{
+    MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_DURATION_MS, MAX_NAME_BYTES, MAX_REASON_BYTES,
+    MAX_SNAPSHOT_BYTES,
+};
+use crate::op::Op;
+use crate::snapshot::{Snapshot, SnapshotLease};
+use crate::time::{Time, duration_millis};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The version of the log format this build writes and reads.
+pub const FORMAT_VERSION: u8 = 1;
+const BATCH_KIND: u8 = b'B';
+const SNAPSHOT_KIND: u8 = b'S';
+
+/// Why bytes could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input ended early.
+    #[error("input is truncated")]
+    Truncated,
+    /// The input is larger than the limit for its kind.
+    #[error("input is {actual} bytes, more than the limit of {limit}")]
+    TooLarge {
+        /// The input's length.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The first byte does not name the expected kind of envelope.
+    #[error("expected a {expected} (kind byte {expected_byte:#04x}), found kind byte {found:#04x}")]
+    WrongKind {
+        /// What was expected, `batch` or `snapshot`.
+        expected: &'static str,
+        /// The kind byte expected.
+        expected_byte: u8,
+        /// The kind byte found.
+        found: u8,
+    },
+    /// The format version is not one this build reads.
+    #[error("format version {found} is not supported (this build reads version {supported})")]
+    UnsupportedVersion {
+        /// The version found.
+        found: u8,
+        /// The version this build reads.
+        supported: u8,
+    },
+    /// A count or length exceeds a limit.
+    #[error("{what} exceeds the limit of {limit}")]
+    LimitExceeded {
+        /// What exceeded it, e.g. `operations per batch`.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
+    /// The bytes are not a valid envelope; the message says where.
+    #[error("corrupt input: {0}")]
+    Corrupt(&'static str),
+    /// A whole envelope was decoded but bytes follow it.
+    #[error("{0} trailing bytes after the envelope")]
+    TrailingBytes(usize),
+}
+
+/// Why a batch or snapshot could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A count or length exceeds a limit, so the result could not be decoded.
+    #[error("{what} exceeds the limit of {limit}")]
+    LimitExceeded {
+        /// What exceeded it.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+// ---- the wire structures -------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct WireStr<'a> {
+    shared: u32,
+    suffix: &'a str,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy)]
+struct WireKey {
+    namespace: u32,
+    model: u32,
+    lease: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+enum WireOp {
+    Claim {
+        key: WireKey,
+        holder: u32,
+        ms: u64,
+    },
+    Extend {
+        key: WireKey,
+        holder: u32,
+        ms: u64,
+    },
+    Revoke {
+        key: WireKey,
+        holder: u32,
+    },
+    Pin {
+        key: WireKey,
+        entity: u32,
+        until: Option<u64>,
+        reason: Option<u32>,
+    },
+    Unpin {
+        key: WireKey,
+        entity: u32,
+    },
+    SetTime {
+        old: u64,
+        new: u64,
+    },
+    Handover {
+        key: WireKey,
+        from: u32,
+        to: u32,
+        ms: u64,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireBatch<'a> {
+    seq: u64,
+    #[serde(borrow)]
+    strings: Vec<WireStr<'a>>,
+    ops: Vec<WireOp>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireLease {
+    key: WireKey,
+    holder: u32,
+    acquired: u64,
+    expiry: u64,
+    token: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WirePin {
+    entity: u32,
+    until: Option<u64>,
+    reason: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WirePinSet {
+    key: WireKey,
+    pins: Vec<WirePin>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireSnapshot<'a> {
+    global: u64,
+    fence: u64,
+    #[serde(borrow)]
+    strings: Vec<WireStr<'a>>,
+    leases: Vec<WireLease>,
+    pins: Vec<WirePinSet>,
+}
+
+// ---- encoding ------------------------------------------------------------------------
+
+/// Collects the distinct strings of an envelope in order of first use.
+#[derive(Default)]
+struct Interner<'a> {
+    index: FxHashMap<&'a str, u32>,
+    strings: Vec<&'a str>,
+}
+
+impl<'a> Interner<'a> {
+    fn name(&mut self, field: &'static str, s: &'a str) -> Result<u32, EncodeError> {
+        if s.len() > MAX_NAME_BYTES {
+            return Err(EncodeError::LimitExceeded {
+                what: field,
+                limit: MAX_NAME_BYTES,
+            });
+        }
+        Ok(self.intern(s))
+    }
+
+    fn reason(&mut self, s: &'a str) -> Result<u32, EncodeError> {
+        if s.len() > MAX_REASON_BYTES {
+            return Err(EncodeError::LimitExceeded {
+                what: "reason",
+                limit: MAX_REASON_BYTES,
+            });
+        }
+        Ok(self.intern(s))
+    }
+
+    fn intern(&mut self, s: &'a str) -> u32 {
+        let next = self.strings.len() as u32;
+        *self.index.entry(s).or_insert_with(|| {
+            self.strings.push(s);
+            next
+        })
+    }
+
+    fn key(&mut self, k: &'a Key) -> Result<WireKey, EncodeError> {
+        Ok(WireKey {
+            namespace: self.name("namespace", &k.namespace)?,
+            model: self.name("model", &k.model)?,
+            lease: self.name("lease", &k.lease)?,
+        })
+    }
+
+    /// The table, each string front-coded against the one before it.
+    fn front_coded(&self) -> Vec<WireStr<'a>> {
+        let mut prev: &str = "";
+        self.strings
+            .iter()
+            .map(|&s| {
+                let mut shared = s
+                    .bytes()
+                    .zip(prev.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                while !s.is_char_boundary(shared) {
+                    shared -= 1;
+                }
+                prev = s;
+                WireStr {
+                    shared: shared as u32,
+                    suffix: &s[shared..],
+                }
+            })
+            .collect()
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    duration_millis(d).unwrap_or(u64::MAX)
+}
+
+fn envelope<T: Serialize>(kind: u8, body: &T, limit: usize) -> Result<Vec<u8>, EncodeError> {
+    let out = postcard::to_extend(body, vec![kind, FORMAT_VERSION]).map_err(|_| {
+        EncodeError::LimitExceeded {
+            what: "encoded size",
+            limit,
+        }
+    })?;
+    if out.len() > limit {
+        return Err(EncodeError::LimitExceeded {
+            what: "encoded size",
+            limit,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
+    if batch.ops.len() > MAX_BATCH_OPS {
+        return Err(EncodeError::LimitExceeded {
+            what: "operations per batch",
+            limit: MAX_BATCH_OPS,
+        });
+    }
+    let mut names = Interner::default();
+    let mut ops = Vec::with_capacity(batch.ops.len());
+    for op in &batch.ops {
+        ops.push(match op {
+            Op::Claim {
+                key,
+                holder,
+                duration,
+            } => WireOp::Claim {
+                key: names.key(key)?,
+                holder: names.name("holder", holder)?,
+                ms: millis(*duration),
+            },
+            Op::Extend {
+                key,
+                holder,
+                duration,
+            } => WireOp::Extend {
+                key: names.key(key)?,
+                holder: names.name("holder", holder)?,
+                ms: millis(*duration),
+            },
+            Op::Revoke { key, holder } => WireOp::Revoke {
+                key: names.key(key)?,
+                holder: names.name("holder", holder)?,
+            },
+            Op::Pin {
+                key,
+                entity,
+                until,
+                reason,
+            } => WireOp::Pin {
+                key: names.key(key)?,
+                entity: names.name("entity", entity)?,
+                until: until.map(Time::as_millis),
+                reason: reason.as_deref().map(|r| names.reason(r)).transpose()?,
+            },
+            Op::Unpin { key, entity } => WireOp::Unpin {
+                key: names.key(key)?,
+                entity: names.name("entity", entity)?,
+            },
+            Op::SetTime { old, new } => WireOp::SetTime {
+                old: old.as_millis(),
+                new: new.as_millis(),
+            },
+            Op::Handover {
+                key,
+                from,
+                to,
+                duration,
+            } => WireOp::Handover {
+                key: names.key(key)?,
+                from: names.name("from", from)?,
+                to: names.name("to", to)?,
+                ms: millis(*duration),
+            },
+        });
+    }
+    let wire = WireBatch {
+        seq: batch.seq,
+        strings: names.front_coded(),
+        ops,
+    };
+    envelope(BATCH_KIND, &wire, MAX_BATCH_BYTES)
+}
+
+pub(crate) fn encode_snapshot(snapshot: &Snapshot) -> Result<Vec<u8>, EncodeError> {
+    let mut names = Interner::default();
+    let mut leases = Vec::with_capacity(snapshot.leases().len());
+    for l in snapshot.leases() {
+        leases.push(WireLease {
+            key: names.key(&l.key)?,
+            holder: names.name("holder", &l.holder)?,
+            acquired: l.acquired.as_millis(),
+            expiry: l.expiry.as_millis(),
+            token: l.token,
+        });
+    }
+    let mut pins = Vec::with_capacity(snapshot.pins().len());
+    for (key, set) in snapshot.pins() {
+        let key = names.key(key)?;
+        let mut wire = Vec::with_capacity(set.len());
+        for p in set {
+            wire.push(WirePin {
+                entity: names.name("entity", &p.entity)?,
+                until: p.until.map(Time::as_millis),
+                reason: p.reason.as_deref().map(|r| names.reason(r)).transpose()?,
+            });
+        }
+        pins.push(WirePinSet { key, pins: wire });
+    }
+    let wire = WireSnapshot {
+        global: snapshot.global_time().as_millis(),
+        fence: snapshot.fence(),
+        strings: names.front_coded(),
+        leases,
+        pins,
+    };
+    envelope(SNAPSHOT_KIND, &wire, MAX_SNAPSHOT_BYTES)
+}
+
+// ---- decoding ------------------------------------------------------------------------
+
+/// Checks the header and the size, and decodes the body, rejecting trailing bytes.
+fn open<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    kind: u8,
+    expected: &'static str,
+    limit: usize,
+) -> Result<T, DecodeError> {
+    if bytes.len() > limit {
+        return Err(DecodeError::TooLarge {
+            actual: bytes.len(),
+            limit,
+        });
+    }
+    let [found, version, body @ ..] = bytes else {
+        return Err(DecodeError::Truncated);
+    };
+    if *found != kind {
+        return Err(DecodeError::WrongKind {
+            expected,
+            expected_byte: kind,
+            found: *found,
+        });
+    }
+    if *version != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion {
+            found: *version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let (value, rest) = postcard::take_from_bytes::<T>(body).map_err(|e| match e {
+        postcard::Error::DeserializeUnexpectedEnd => DecodeError::Truncated,
+        postcard::Error::DeserializeBadVarint => DecodeError::Corrupt("bad varint"),
+        postcard::Error::DeserializeBadUtf8 => DecodeError::Corrupt("a string is not UTF-8"),
+        postcard::Error::DeserializeBadEnum => DecodeError::Corrupt("unknown operation kind"),
+        postcard::Error::DeserializeBadOption => DecodeError::Corrupt("bad optional field"),
+        _ => DecodeError::Corrupt("malformed body"),
+    })?;
+    if !rest.is_empty() {
+        return Err(DecodeError::TrailingBytes(rest.len()));
+    }
+    Ok(value)
+}
+
+/// The decoded string table.
+struct Table(Vec<Arc<str>>);
+
+impl Table {
+    fn decode(wire: &[WireStr<'_>]) -> Result<Table, DecodeError> {
+        let mut out: Vec<Arc<str>> = Vec::with_capacity(wire.len());
+        let mut prev: &str = "";
+        for w in wire {
+            let shared = w.shared as usize;
+            if shared > prev.len() || !prev.is_char_boundary(shared) {
+                return Err(DecodeError::Corrupt("string table prefix is out of range"));
+            }
+            if shared + w.suffix.len() > MAX_REASON_BYTES {
+                return Err(DecodeError::LimitExceeded {
+                    what: "string length",
+                    limit: MAX_REASON_BYTES,
+                });
+            }
+            let mut s = String::with_capacity(shared + w.suffix.len());
+            s.push_str(&prev[..shared]);
+            s.push_str(w.suffix);
+            out.push(Arc::from(s));
+            prev = out.last().map_or("", |s| s);
+        }
+        Ok(Table(out))
+    }
+
+    fn get(&self, i: u32) -> Result<&Arc<str>, DecodeError> {
+        self.0
+            .get(i as usize)
+            .ok_or(DecodeError::Corrupt("string index is out of range"))
+    }
+
+    fn name(&self, i: u32) -> Result<Arc<str>, DecodeError> {
+        let s = self.get(i)?;
+        if s.len() > MAX_NAME_BYTES {
+            return Err(DecodeError::LimitExceeded {
+                what: "name length",
+                limit: MAX_NAME_BYTES,
+            });
+        }
+        Ok(s.clone())
+    }
+
+    fn key(&self, k: WireKey) -> Result<Key, DecodeError> {
+        Ok(Key {
+            namespace: self.name(k.namespace)?,
+            model: self.name(k.model)?,
+            lease: self.name(k.lease)?,
+        })
+    }
+}
+
+fn duration(ms: u64) -> Result<Duration, DecodeError> {
+    if ms > MAX_DURATION_MS {
+        return Err(DecodeError::Corrupt("duration is longer than ten years"));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
+    let wire: WireBatch<'_> = open(bytes, BATCH_KIND, "batch", MAX_BATCH_BYTES)?;
+    if wire.ops.len() > MAX_BATCH_OPS {
+        return Err(DecodeError::LimitExceeded {
+            what: "operations per batch",
+            limit: MAX_BATCH_OPS,
+        });
+    }
+    let t = Table::decode(&wire.strings)?;
+    let mut ops = Vec::with_capacity(wire.ops.len());
+    for op in wire.ops {
+        ops.push(match op {
+            WireOp::Claim { key, holder, ms } => Op::Claim {
+                key: t.key(key)?,
+                holder: t.name(holder)?,
+                duration: duration(ms)?,
+            },
+            WireOp::Extend { key, holder, ms } => Op::Extend {
+                key: t.key(key)?,
+                holder: t.name(holder)?,
+                duration: duration(ms)?,
+            },
+            WireOp::Revoke { key, holder } => Op::Revoke {
+                key: t.key(key)?,
+                holder: t.name(holder)?,
+            },
+            WireOp::Pin {
+                key,
+                entity,
+                until,
+                reason,
+            } => Op::Pin {
+                key: t.key(key)?,
+                entity: t.name(entity)?,
+                until: until.map(Time::from_millis),
+                reason: reason.map(|r| t.get(r).cloned()).transpose()?,
+            },
+            WireOp::Unpin { key, entity } => Op::Unpin {
+                key: t.key(key)?,
+                entity: t.name(entity)?,
+            },
+            WireOp::SetTime { old, new } => Op::SetTime {
+                old: Time::from_millis(old),
+                new: Time::from_millis(new),
+            },
+            WireOp::Handover { key, from, to, ms } => Op::Handover {
+                key: t.key(key)?,
+                from: t.name(from)?,
+                to: t.name(to)?,
+                duration: duration(ms)?,
+            },
+        });
+    }
+    Ok(Batch { seq: wire.seq, ops })
+}
+
+pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
+    let wire: WireSnapshot<'_> = open(bytes, SNAPSHOT_KIND, "snapshot", MAX_SNAPSHOT_BYTES)?;
+    let t = Table::decode(&wire.strings)?;
+    let global = Time::from_millis(wire.global);
+    let mut leases: Vec<SnapshotLease> = Vec::with_capacity(wire.leases.len());
+    for l in wire.leases {
+        let lease = SnapshotLease {
+            key: t.key(l.key)?,
+            holder: t.name(l.holder)?,
+            acquired: Time::from_millis(l.acquired),
+            expiry: Time::from_millis(l.expiry),
+            token: l.token,
+        };
+        if leases.last().is_some_and(|prev| prev.key >= lease.key) {
+            return Err(DecodeError::Corrupt(
+                "snapshot leases are not in strictly ascending key order",
+            ));
+        }
+        if lease.token == 0 || lease.token > wire.fence {
+            return Err(DecodeError::Corrupt(
+                "a lease's token is beyond the fencing counter",
+            ));
+        }
+        if lease.acquired > global {
+            return Err(DecodeError::Corrupt(
+                "a lease was acquired after the snapshot's time",
+            ));
+        }
+        if [
+            &lease.key.namespace,
+            &lease.key.model,
+            &lease.key.lease,
+            &lease.holder,
+        ]
+        .iter()
+        .any(|s| s.is_empty())
+        {
+            return Err(DecodeError::Corrupt("a lease has an empty name"));
+        }
+        leases.push(lease);
+    }
+    let mut pins = BTreeMap::new();
+    let mut last_key: Option<Key> = None;
+    for set in wire.pins {
+        let key = t.key(set.key)?;
+        if last_key.as_ref().is_some_and(|k| *k >= key) {
+            return Err(DecodeError::Corrupt(
+                "snapshot pins are not in strictly ascending key order",
+            ));
+        }
+        if set.pins.is_empty() {
+            return Err(DecodeError::Corrupt("a pin set is empty"));
+        }
+        let mut infos: Vec<PinInfo> = Vec::with_capacity(set.pins.len());
+        for p in set.pins {
+            let info = PinInfo {
+                entity: t.name(p.entity)?,
+                until: p.until.map(Time::from_millis),
+                reason: p.reason.map(|r| t.get(r).cloned()).transpose()?,
+            };
+            if infos.last().is_some_and(|prev| prev.entity >= info.entity) || info.entity.is_empty()
+            {
+                return Err(DecodeError::Corrupt(
+                    "pin entities are empty or not in ascending order",
+                ));
+            }
+            infos.push(info);
+        }
+        last_key = Some(key.clone());
+        pins.insert(key, infos);
+    }
+    Ok(Snapshot::from_parts(global, wire.fence, leases, pins))
+}

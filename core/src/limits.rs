@@ -1,0 +1,16 @@
+//! The limits every operation and every encoded batch or snapshot must respect.
+//!
+//! They bound what a decoder may allocate for untrusted bytes.
+
+/// The longest namespace, model, lease, holder or entity name, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+/// The longest pin reason, in bytes.
+pub const MAX_REASON_BYTES: usize = 1024;
+/// The most operations in one batch.
+pub const MAX_BATCH_OPS: usize = 65_536;
+/// The largest encoded batch, in bytes.
+pub const MAX_BATCH_BYTES: usize = 16 << 20;
+/// The largest encoded snapshot, in bytes.
+pub const MAX_SNAPSHOT_BYTES: usize = 512 << 20;
+/// The longest lease or pin duration, in milliseconds (about ten years).
+pub const MAX_DURATION_MS: u64 = 10 * 366 * 24 * 3600 * 1000;
