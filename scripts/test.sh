@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command of leasehold: installs what a fresh machine lacks, then runs every
+# check CI runs. Usage: ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tools.sh
+
+ensure_wasm_target
+ensure_wasm_bindgen
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+
+step "format"
+cargo fmt --all --check
+
+step "clippy, native"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "clippy, wasm32"
+cargo clippy -p leasehold --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "tests, native"
+cargo test --workspace --all-features
+
+step "tests, wasm32 under Node"
+cargo test -p leasehold --tests --target wasm32-unknown-unknown
+
+step "all checks passed"
