@@ -59,6 +59,8 @@
 
 pub mod batch;
 pub mod codec;
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod error;
 pub mod event;
 pub mod fsm;

@@ -74,7 +74,7 @@ fn realistic_batches_cost_at_most_40_bytes_per_operation() {
 fn wrong_kind_version_truncation_and_trailing_bytes_are_typed_errors() {
     let bytes = Batch::new(1, every_kind_of_op()).encode().unwrap();
     assert_eq!(Batch::decode(&[]), Err(DecodeError::Truncated));
-    assert_eq!(Batch::decode(&[b'B']), Err(DecodeError::Truncated));
+    assert_eq!(Batch::decode(b"B"), Err(DecodeError::Truncated));
     assert!(matches!(
         Snapshot::decode(&bytes),
         Err(DecodeError::WrongKind {
