@@ -1,3 +1,10 @@
-//! Benchmarks and the load test of leasehold; they arrive with the simulator issue.
+//! Benchmarks of leasehold: realistic workloads ([`workload`]), the figures the project
+//! tracks ([`figures`], printed by the `report` binary) and the divan micro benchmarks
+//! under `benches/`.
+
+#![warn(missing_docs)]
+
+pub mod figures;
+pub mod workload;
 
 pub use leasehold;

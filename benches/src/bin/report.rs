@@ -1,0 +1,142 @@
+//! `report`: measures the figures leasehold tracks and prints them as a table, or as one
+//! JSON object with `--json`.
+//!
+//! ```text
+//! cargo run --release -p leasehold-benches --bin report -- [--json] [--leases N]
+//! ```
+//!
+//! Progress goes to stderr, the figures to stdout.
+
+use clap::Parser;
+use leasehold_benches::figures::{self, ApplySetup, ApplyVsHashMap, CodecPerOp, Plan, WireSize};
+use serde::Serialize;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Measures leasehold's wire size, state machine and codec costs.
+#[derive(Debug, Parser)]
+#[command(name = "report", version)]
+struct Args {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Leases held by the state machine when measuring `apply`.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    leases: u64,
+}
+
+/// Everything the report measured.
+#[derive(Debug, Serialize)]
+struct Report {
+    /// Whether this build has debug assertions on (figures are then meaningless).
+    debug_build: bool,
+    wire_size: WireSize,
+    apply_vs_hashmap: ApplyVsHashMap,
+    codec: CodecPerOp,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let Ok(leases) = usize::try_from(args.leases) else {
+        eprintln!("report: --leases {} does not fit in memory", args.leases);
+        return ExitCode::FAILURE;
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run with --release for meaningful figures");
+    }
+    let started = Instant::now();
+
+    progress("encoding batches of 1000 claims and 1000 extensions…");
+    let wire_size = figures::wire_size();
+
+    progress(&format!("building {leases} leases…"));
+    let t = Instant::now();
+    let mut setup = ApplySetup::build(leases);
+    progress(&format!(
+        "built in {:.1} s; measuring apply vs HashMap ({} runs)…",
+        t.elapsed().as_secs_f64(),
+        Plan::DEFAULT.runs
+    ));
+    let apply_vs_hashmap = setup.measure(Plan::DEFAULT);
+    drop(setup);
+
+    progress("measuring encode and decode of a 1000-extension batch…");
+    let codec = figures::codec_per_op();
+    progress(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));
+
+    let report = Report {
+        debug_build: cfg!(debug_assertions),
+        wire_size,
+        apply_vs_hashmap,
+        codec,
+    };
+    let out = if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => json + "\n",
+            Err(e) => {
+                eprintln!("report: cannot write JSON: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        table(&report)
+    };
+    if std::io::stdout().write_all(out.as_bytes()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn progress(message: &str) {
+    eprintln!("{message}");
+}
+
+fn table(r: &Report) -> String {
+    let w = &r.wire_size;
+    let a = &r.apply_vs_hashmap;
+    let c = &r.codec;
+    let rows = [
+        (
+            format!("wire size, batch of {} claims", w.ops),
+            format!("{:.2} B/op", w.claim_bytes_per_op),
+            format!("{} B", w.claim_batch_bytes),
+        ),
+        (
+            format!("wire size, batch of {} extensions", w.ops),
+            format!("{:.2} B/op", w.extend_bytes_per_op),
+            format!("{} B", w.extend_batch_bytes),
+        ),
+        (
+            format!("Fsm::apply extend, {} leases", a.leases),
+            format!("{:.1} ns/op", a.apply_ns_per_op),
+            String::new(),
+        ),
+        (
+            "HashMap<Key, u64, Fx> get_mut + update".to_owned(),
+            format!("{:.1} ns/op", a.hashmap_ns_per_op),
+            format!("apply is {:.2}x", a.ratio),
+        ),
+        (
+            format!("encode, batch of {} extensions", c.ops),
+            format!("{:.1} ns/op", c.encode_ns_per_op),
+            format!("{} B", c.batch_bytes),
+        ),
+        (
+            format!("decode, batch of {} extensions", c.ops),
+            format!("{:.1} ns/op", c.decode_ns_per_op),
+            String::new(),
+        ),
+    ];
+    let width = rows.iter().map(|(name, ..)| name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (name, value, note) in rows {
+        let line = format!("{name:<width$}  {value:>12}  {note}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    if r.debug_build {
+        out.push_str("(debug build: timings are not meaningful)\n");
+    }
+    out
+}
