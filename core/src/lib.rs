@@ -53,29 +53,90 @@
 //! let restored = Fsm::restore(leasehold::Snapshot::decode(&snap).unwrap());
 //! assert_eq!(restored.snapshot().encode().unwrap(), snap);
 //! ```
+//!
+//! ## The engine and its drain rule
+//!
+//! The [`Engine`] batches requests: it never reads a clock and never touches the log
+//! itself. Every input carries the caller's `now`: a request
+//! ([`Engine::handle_request`]), a timeout ([`Engine::handle_timeout`]), or the log's
+//! notice that a batch committed ([`Engine::handle_committed`]) or was abandoned
+//! ([`Engine::handle_abandoned`]).
+//!
+//! **The drain rule: after every input, call [`Engine::poll_output`] until it returns
+//! [`Output::Timeout`]; then wait until that time or the next input, whichever comes
+//! first.** The outputs before it are batches to append, answers, lease events and
+//! reports of settled batches. This is the whole loop:
+//!
+//! ```
+//! use leasehold::{Config, Engine, Key, Op, Outcome, Output, Time};
+//! use std::time::Duration;
+//!
+//! let mut engine = Engine::new(Config::default(), Time::ZERO).unwrap();
+//! let key = Key::new("application-leadership", "model-uuid", "mysql");
+//! let mut now = Time::ZERO;
+//! let ticket = engine.handle_request(now, Op::claim(key.clone(), "mysql/0", Duration::from_secs(60)));
+//!
+//! let mut log: Vec<(u64, Vec<u8>)> = Vec::new(); // stands in for a replicated log
+//! let mut answer = None;
+//! loop {
+//!     // Drain.
+//!     let wake = loop {
+//!         match engine.poll_output() {
+//!             Output::Append(batch) => log.push((batch.seq, batch.bytes)),
+//!             Output::Answer(a) if a.ticket == ticket => answer = Some(a.outcome),
+//!             Output::Answer(_) | Output::Event(_) | Output::Settled(_) => {}
+//!             Output::Timeout(at) => break at,
+//!         }
+//!     };
+//!     if answer.is_some() {
+//!         break;
+//!     }
+//!     // The log commits what was appended; otherwise wait for the timeout.
+//!     if let Some((seq, _bytes)) = log.pop() {
+//!         engine.handle_committed(now, seq).unwrap();
+//!     } else {
+//!         now = wake;
+//!         engine.handle_timeout(now);
+//!     }
+//! }
+//! assert_eq!(now, Time::from_millis(100), "claims ride the next 100 ms batch");
+//! assert!(matches!(answer, Some(Outcome::Applied(Ok(Some(_))))));
+//! ```
+//!
+//! [`Engine::single_node`] makes an engine that commits its own batches as it cuts them
+//! (tests, simulations, the browser): the same loop without the log.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod batch;
 pub mod codec;
+pub mod config;
 #[cfg(feature = "driver")]
 pub mod driver;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod fsm;
 pub mod key;
+pub mod lane;
 pub mod limits;
+pub mod metrics;
 pub mod op;
+mod queue;
 pub mod snapshot;
 pub mod time;
 
 pub use batch::Batch;
 pub use codec::{DecodeError, EncodeError, FORMAT_VERSION};
+pub use config::{Config, ConfigError};
+pub use engine::{Answer, Append, BatchReport, Engine, EngineError, Outcome, Output, Ticket};
 pub use error::{FieldError, LeaseError};
 pub use event::Event;
 pub use fsm::{Applied, Fsm, LeaseInfo, PinInfo};
 pub use key::{Key, LEADERSHIP_NAMESPACE, SINGULAR_NAMESPACE};
+pub use lane::Lane;
+pub use metrics::{LaneMetrics, Metrics};
 pub use op::Op;
 pub use snapshot::{Snapshot, SnapshotLease};
 pub use time::Time;

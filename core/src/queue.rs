@@ -1,0 +1,241 @@
+//! The bounded, laned request queue with coalescing.
+//!
+//! Requests wait in one of four [`Lane`]s. Repeated extensions of one lease by one holder
+//! share one entry; claims of one lease share one entry (the first claimant's), the
+//! others riding along as rivals answered from its result. Capacity counts every waiting
+//! request of the extend, admin and claim lanes; the singular lane is never shed.
+
+use crate::engine::Ticket;
+use crate::key::Key;
+use crate::lane::Lane;
+use crate::op::Op;
+use crate::time::Time;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// A request waiting for its answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Waiter {
+    pub ticket: Ticket,
+    pub submitted: Time,
+    /// For claims: the claimant, when it is not the entry's own holder (a rival).
+    pub rival: Option<Arc<str>>,
+}
+
+/// One operation bound for the log, and every request it answers.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub op: Op,
+    pub lane: Lane,
+    pub deadline: Time,
+    pub waiters: Vec<Waiter>,
+}
+
+/// What became of a request offered to the queue.
+#[derive(Debug)]
+pub(crate) enum Offer {
+    /// It waits (alone or coalesced with an earlier request).
+    Queued,
+    /// It waits; making room evicted this newer claim entry, whose requests are shed.
+    QueuedEvicting(Entry),
+    /// There is no room: it is shed.
+    Full,
+}
+
+/// The four lanes, their coalescing indexes and the capacity count.
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    slab: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    lanes: [VecDeque<u32>; 4],
+    /// Waiting requests per lane (entries plus coalesced riders).
+    depth: [usize; 4],
+    extends: FxHashMap<(Key, Arc<str>), u32>,
+    claims: FxHashMap<Key, u32>,
+}
+
+impl Queue {
+    /// Waiting requests in `lane`.
+    pub fn depth(&self, lane: Lane) -> usize {
+        self.depth[lane.index()]
+    }
+
+    /// Waiting requests that count against the capacity (all lanes but singular).
+    pub fn shared_depth(&self) -> usize {
+        self.depth[1] + self.depth[2] + self.depth[3]
+    }
+
+    /// Operations waiting (entries, not requests): what the next batches will carry.
+    pub fn entries(&self) -> usize {
+        self.lanes.iter().map(VecDeque::len).sum()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.lanes.iter().all(VecDeque::is_empty)
+    }
+
+    /// The earliest deadline of any waiting entry (each lane is in deadline order).
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.lanes
+            .iter()
+            .filter_map(|l| l.front())
+            .filter_map(|&id| self.slab[id as usize].as_ref().map(|e| e.deadline))
+            .min()
+    }
+
+    /// Offers a request. `capacity` bounds the shared lanes: when they are full a claim
+    /// is refused, and any other request evicts the newest queued claim entry (or is
+    /// refused when there is none). Singular requests always get in.
+    pub fn offer(
+        &mut self,
+        op: Op,
+        lane: Lane,
+        waiter: Waiter,
+        deadline: Time,
+        capacity: usize,
+    ) -> Offer {
+        let mut evicted = None;
+        if lane != Lane::Singular && self.shared_depth() >= capacity {
+            if lane == Lane::Claim {
+                return Offer::Full;
+            }
+            match self.evict_newest_claim() {
+                Some(e) => evicted = Some(e),
+                None => return Offer::Full,
+            }
+        }
+        match self.coalesce_target(&op) {
+            Some(id) => self.ride(id, &op, waiter),
+            None => self.push(Entry {
+                op,
+                lane,
+                deadline,
+                waiters: vec![waiter],
+            }),
+        }
+        match evicted {
+            Some(e) => Offer::QueuedEvicting(e),
+            None => Offer::Queued,
+        }
+    }
+
+    /// The entry a new request can share, if any.
+    fn coalesce_target(&self, op: &Op) -> Option<u32> {
+        match op {
+            Op::Extend { key, holder, .. } => {
+                self.extends.get(&(key.clone(), holder.clone())).copied()
+            }
+            Op::Claim { key, .. } => self.claims.get(key).copied(),
+            _ => None,
+        }
+    }
+
+    /// Adds a request to an existing entry.
+    fn ride(&mut self, id: u32, op: &Op, mut waiter: Waiter) {
+        let entry = self.slab[id as usize]
+            .as_mut()
+            .expect("indexed entry is live");
+        match (&mut entry.op, op) {
+            (Op::Extend { duration, .. }, Op::Extend { duration: d, .. }) => {
+                *duration = (*duration).max(*d);
+            }
+            (Op::Claim { holder, .. }, Op::Claim { holder: h, .. }) if holder != h => {
+                waiter.rival = Some(h.clone());
+            }
+            _ => {}
+        }
+        entry.waiters.push(waiter);
+        self.depth[entry.lane.index()] += 1;
+    }
+
+    fn push(&mut self, entry: Entry) {
+        let lane = entry.lane;
+        let index_key = match &entry.op {
+            Op::Extend { key, holder, .. } => Some((key.clone(), Some(holder.clone()))),
+            Op::Claim { key, .. } => Some((key.clone(), None)),
+            _ => None,
+        };
+        self.depth[lane.index()] += entry.waiters.len();
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slab[id as usize] = Some(entry);
+                id
+            }
+            None => {
+                self.slab.push(Some(entry));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        match index_key {
+            Some((key, Some(holder))) => {
+                self.extends.insert((key, holder), id);
+            }
+            Some((key, None)) => {
+                self.claims.insert(key, id);
+            }
+            None => {}
+        }
+        self.lanes[lane.index()].push_back(id);
+    }
+
+    /// Takes the entry out of the slab and the indexes.
+    fn take(&mut self, id: u32) -> Entry {
+        let entry = self.slab[id as usize].take().expect("queued entry is live");
+        self.free.push(id);
+        self.depth[entry.lane.index()] -= entry.waiters.len();
+        match &entry.op {
+            Op::Extend { key, holder, .. } => {
+                self.extends.remove(&(key.clone(), holder.clone()));
+            }
+            Op::Claim { key, .. } => {
+                self.claims.remove(key);
+            }
+            _ => {}
+        }
+        entry
+    }
+
+    fn evict_newest_claim(&mut self) -> Option<Entry> {
+        let id = self.lanes[Lane::Claim.index()].pop_back()?;
+        Some(self.take(id))
+    }
+
+    /// Takes up to `max` entries in lane order: what the next batch carries.
+    pub fn cut(&mut self, max: usize) -> Vec<Entry> {
+        let mut out = Vec::with_capacity(max.min(self.entries()));
+        for lane in Lane::ALL {
+            while out.len() < max {
+                let Some(id) = self.lanes[lane.index()].pop_front() else {
+                    break;
+                };
+                out.push(self.take(id));
+            }
+        }
+        out
+    }
+
+    /// Takes every entry whose deadline is at or before `now`.
+    pub fn expire(&mut self, now: Time) -> Vec<Entry> {
+        let mut out = Vec::new();
+        for lane in Lane::ALL {
+            while let Some(&id) = self.lanes[lane.index()].front() {
+                if self.slab[id as usize]
+                    .as_ref()
+                    .is_none_or(|e| e.deadline > now)
+                {
+                    break;
+                }
+                self.lanes[lane.index()].pop_front();
+                out.push(self.take(id));
+            }
+        }
+        out
+    }
+
+    /// Takes everything (on shutdown).
+    pub fn drain(&mut self) -> Vec<Entry> {
+        self.cut(usize::MAX)
+    }
+}
