@@ -190,13 +190,23 @@ struct WireSnapshot<'a> {
 // ---- encoding ------------------------------------------------------------------------
 
 /// Collects the distinct strings of an envelope in order of first use.
-#[derive(Default)]
 struct Interner<'a> {
     index: FxHashMap<&'a str, u32>,
     strings: Vec<&'a str>,
+    /// The last namespace and model interned: consecutive operations mostly share them.
+    last_group: [Option<(&'a str, u32)>; 2],
 }
 
 impl<'a> Interner<'a> {
+    /// An interner expecting about `n` distinct strings.
+    fn with_capacity(n: usize) -> Interner<'a> {
+        Interner {
+            index: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            strings: Vec::with_capacity(n),
+            last_group: [None; 2],
+        }
+    }
+
     fn name(&mut self, field: &'static str, s: &'a str) -> Result<u32, EncodeError> {
         if s.len() > MAX_NAME_BYTES {
             return Err(EncodeError::LimitExceeded {
@@ -227,10 +237,28 @@ impl<'a> Interner<'a> {
 
     fn key(&mut self, k: &'a Key) -> Result<WireKey, EncodeError> {
         Ok(WireKey {
-            namespace: self.name("namespace", &k.namespace)?,
-            model: self.name("model", &k.model)?,
+            namespace: self.group_part(0, "namespace", &k.namespace)?,
+            model: self.group_part(1, "model", &k.model)?,
             lease: self.name("lease", &k.lease)?,
         })
+    }
+
+    /// A namespace (`part` 0) or model (1), skipping the lookup when it is the very
+    /// string interned last time.
+    fn group_part(
+        &mut self,
+        part: usize,
+        field: &'static str,
+        s: &'a str,
+    ) -> Result<u32, EncodeError> {
+        if let Some((last, i)) = self.last_group[part] {
+            if std::ptr::eq(last, s) {
+                return Ok(i);
+            }
+        }
+        let i = self.name(field, s)?;
+        self.last_group[part] = Some((s, i));
+        Ok(i)
     }
 
     /// The table, each string front-coded against the one before it.
@@ -284,7 +312,7 @@ pub(crate) fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
             limit: MAX_BATCH_OPS,
         });
     }
-    let mut names = Interner::default();
+    let mut names = Interner::with_capacity(2 * batch.ops.len() + 2);
     let mut ops = Vec::with_capacity(batch.ops.len());
     for op in &batch.ops {
         ops.push(match op {
@@ -351,7 +379,7 @@ pub(crate) fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
 }
 
 pub(crate) fn encode_snapshot(snapshot: &Snapshot) -> Result<Vec<u8>, EncodeError> {
-    let mut names = Interner::default();
+    let mut names = Interner::with_capacity(2 * snapshot.leases().len() + 2);
     let mut leases = Vec::with_capacity(snapshot.leases().len());
     for l in snapshot.leases() {
         leases.push(WireLease {
@@ -436,10 +464,10 @@ struct Table(Vec<Arc<str>>);
 impl Table {
     fn decode(wire: &[WireStr<'_>]) -> Result<Table, DecodeError> {
         let mut out: Vec<Arc<str>> = Vec::with_capacity(wire.len());
-        let mut prev: &str = "";
+        let mut buf = String::new();
         for w in wire {
             let shared = w.shared as usize;
-            if shared > prev.len() || !prev.is_char_boundary(shared) {
+            if shared > buf.len() || !buf.is_char_boundary(shared) {
                 return Err(DecodeError::Corrupt("string table prefix is out of range"));
             }
             if shared + w.suffix.len() > MAX_REASON_BYTES {
@@ -448,11 +476,9 @@ impl Table {
                     limit: MAX_REASON_BYTES,
                 });
             }
-            let mut s = String::with_capacity(shared + w.suffix.len());
-            s.push_str(&prev[..shared]);
-            s.push_str(w.suffix);
-            out.push(Arc::from(s));
-            prev = out.last().map_or("", |s| s);
+            buf.truncate(shared);
+            buf.push_str(w.suffix);
+            out.push(Arc::from(buf.as_str()));
         }
         Ok(Table(out))
     }

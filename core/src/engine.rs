@@ -12,7 +12,7 @@ use crate::fsm::{Fsm, LeaseInfo};
 use crate::lane::Lane;
 use crate::metrics::Metrics;
 use crate::op::Op;
-use crate::queue::{Entry, Offer, Queue, Waiter};
+use crate::queue::{Offer, Queue, Waiter, Waiters};
 use crate::time::Time;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -162,7 +162,8 @@ struct InFlight {
     batch: Batch,
     /// Whether `batch.ops[0]` is the engine's `set_time`.
     timed: bool,
-    entries: Vec<Entry>,
+    /// The lane and requests of each operation after the `set_time`.
+    entries: Vec<(Lane, Waiters)>,
     bytes: usize,
     cut_at: Time,
     max_wait: Duration,
@@ -365,11 +366,11 @@ impl Engine {
     pub fn shutdown(&mut self, now: Time) {
         self.advance_clock(now);
         for entry in self.queue.drain() {
-            self.answer_all(entry, &Outcome::Shed);
+            self.answer_all(entry.waiters, &Outcome::Shed);
         }
         while let Some(f) = self.in_flight.pop_front() {
-            for entry in f.entries {
-                self.answer_all(entry, &Outcome::Aborted);
+            for (_, waiters) in f.entries {
+                self.answer_all(waiters, &Outcome::Aborted);
             }
         }
     }
@@ -453,7 +454,7 @@ impl Engine {
             Offer::QueuedEvicting(evicted) => {
                 self.metrics.lane_mut(lane).accepted += 1;
                 self.metrics.lane_mut(Lane::Claim).shed += evicted.waiters.len() as u64;
-                self.answer_all(evicted, &Outcome::Shed);
+                self.answer_all(evicted.waiters, &Outcome::Shed);
             }
             Offer::Full => {
                 self.metrics.lane_mut(lane).shed += 1;
@@ -521,12 +522,15 @@ impl Engine {
             self.planned = log_now;
         }
         let mut max_wait = Duration::ZERO;
-        for e in &entries {
-            ops.push(e.op.clone());
-            if let Some(first) = e.waiters.first() {
-                max_wait = max_wait.max(now.saturating_since(first.submitted));
-            }
-        }
+        let entries: Vec<(Lane, Waiters)> = entries
+            .into_iter()
+            .map(|e| {
+                let (op, lane, waiters) = e.into_parts();
+                max_wait = max_wait.max(now.saturating_since(waiters.first().submitted));
+                ops.push(op);
+                (lane, waiters)
+            })
+            .collect();
         let seq = self.next_seq;
         self.next_seq += 1;
         let batch = Batch::new(seq, ops);
@@ -535,8 +539,8 @@ impl Engine {
             Err(_) => {
                 // Unreachable: requests are validated and batches bounded below the
                 // limits. Answer rather than lose the requests.
-                for entry in entries {
-                    self.answer_all(entry, &Outcome::Aborted);
+                for (_, waiters) in entries {
+                    self.answer_all(waiters, &Outcome::Aborted);
                 }
                 return;
             }
@@ -597,24 +601,24 @@ impl Engine {
                         Err(_) => resync = true,
                     }
                 }
-                for (op, entry) in ops_iter.zip(f.entries) {
-                    lane_ops[entry.lane.index()] += 1;
-                    requests += entry.waiters.len();
+                for (op, (lane, waiters)) in ops_iter.zip(f.entries) {
+                    lane_ops[lane.index()] += 1;
+                    requests += waiters.len();
                     let result = self.fsm.apply(op).map(|a| {
                         let token = a.token;
                         self.emit_events(a.events);
                         token
                     });
-                    self.answer_applied(entry, result);
+                    self.answer_applied(op, lane, waiters, result);
                 }
             } else {
                 self.metrics.abandoned += 1;
                 resync = true;
-                for entry in f.entries {
-                    lane_ops[entry.lane.index()] += 1;
-                    requests += entry.waiters.len();
-                    self.metrics.aborted += entry.waiters.len() as u64;
-                    self.answer_all(entry, &Outcome::Aborted);
+                for (lane, waiters) in f.entries {
+                    lane_ops[lane.index()] += 1;
+                    requests += waiters.len();
+                    self.metrics.aborted += waiters.len() as u64;
+                    self.answer_all(waiters, &Outcome::Aborted);
                 }
             }
             self.outputs.push_back(Output::Settled(BatchReport {
@@ -664,12 +668,17 @@ impl Engine {
 
     /// Answers an entry's requests from its operation's result; rival claimants learn
     /// who holds the lease now.
-    fn answer_applied(&mut self, entry: Entry, result: Result<Option<u64>, LeaseError>) {
-        self.metrics.lane_mut(entry.lane).applied += entry.waiters.len() as u64;
-        self.metrics.coalesced += entry.waiters.len().saturating_sub(1) as u64;
-        let key = entry.op.key().cloned();
-        for w in entry.waiters {
-            let outcome = match (&w.rival, &key) {
+    fn answer_applied(
+        &mut self,
+        op: &Op,
+        lane: Lane,
+        waiters: Waiters,
+        result: Result<Option<u64>, LeaseError>,
+    ) {
+        self.metrics.lane_mut(lane).applied += waiters.len() as u64;
+        self.metrics.coalesced += waiters.len().saturating_sub(1) as u64;
+        for w in waiters {
+            let outcome = match (&w.rival, op.key()) {
                 (Some(rival), Some(key)) => Outcome::Applied(match self.fsm.holder(key) {
                     Some(h) if h == &**rival => Err(LeaseError::Invalid),
                     Some(h) => Err(LeaseError::Held {
@@ -684,8 +693,8 @@ impl Engine {
         }
     }
 
-    fn answer_all(&mut self, entry: Entry, outcome: &Outcome) {
-        for w in entry.waiters {
+    fn answer_all(&mut self, waiters: Waiters, outcome: &Outcome) {
+        for w in waiters {
             self.record_latency(w.submitted);
             self.push_answer(w.ticket, outcome.clone());
         }
@@ -705,7 +714,7 @@ impl Engine {
     fn expire(&mut self, now: Time) {
         for entry in self.queue.expire(now) {
             self.metrics.lane_mut(entry.lane).deadline_exceeded += entry.waiters.len() as u64;
-            self.answer_all(entry, &Outcome::DeadlineExceeded);
+            self.answer_all(entry.waiters, &Outcome::DeadlineExceeded);
         }
     }
 }

@@ -126,6 +126,7 @@ pub mod op;
 mod queue;
 pub mod snapshot;
 pub mod time;
+pub mod tracker;
 
 pub use batch::Batch;
 pub use codec::{DecodeError, EncodeError, FORMAT_VERSION};
@@ -140,3 +141,4 @@ pub use metrics::{LaneMetrics, Metrics};
 pub use op::Op;
 pub use snapshot::{Snapshot, SnapshotLease};
 pub use time::Time;
+pub use tracker::{RequestId, Tracker, TrackerConfig, TrackerOutput};

@@ -6,12 +6,13 @@
 //! request of the extend, admin and claim lanes; the singular lane is never shed.
 
 use crate::engine::Ticket;
-use crate::key::Key;
 use crate::lane::Lane;
 use crate::op::Op;
 use crate::time::Time;
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// A request waiting for its answer.
@@ -23,13 +24,62 @@ pub(crate) struct Waiter {
     pub rival: Option<Arc<str>>,
 }
 
+/// The requests one entry answers: the first, and any that coalesced with it (kept
+/// apart so the common single request needs no allocation).
+#[derive(Debug, Clone)]
+pub(crate) struct Waiters {
+    first: Waiter,
+    rest: Vec<Waiter>,
+}
+
+impl Waiters {
+    fn one(first: Waiter) -> Waiters {
+        Waiters {
+            first,
+            rest: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, w: Waiter) {
+        self.rest.push(w);
+    }
+
+    /// How many requests.
+    pub fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// The first request.
+    pub fn first(&self) -> &Waiter {
+        &self.first
+    }
+}
+
+impl IntoIterator for Waiters {
+    type Item = Waiter;
+    type IntoIter = std::iter::Chain<std::iter::Once<Waiter>, std::vec::IntoIter<Waiter>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        std::iter::once(self.first).chain(self.rest)
+    }
+}
+
 /// One operation bound for the log, and every request it answers.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub op: Op,
     pub lane: Lane,
     pub deadline: Time,
-    pub waiters: Vec<Waiter>,
+    pub waiters: Waiters,
+    /// The coalescing hash of extensions and claims.
+    hash: u64,
+}
+
+impl Entry {
+    /// The operation, its lane and its requests.
+    pub fn into_parts(self) -> (Op, Lane, Waiters) {
+        (self.op, self.lane, self.waiters)
+    }
 }
 
 /// What became of a request offered to the queue.
@@ -51,8 +101,37 @@ pub(crate) struct Queue {
     lanes: [VecDeque<u32>; 4],
     /// Waiting requests per lane (entries plus coalesced riders).
     depth: [usize; 4],
-    extends: FxHashMap<(Key, Arc<str>), u32>,
-    claims: FxHashMap<Key, u32>,
+    /// Entries that later requests can share: extensions by (key, holder), claims by key.
+    shared: HashTable<u32>,
+}
+
+/// Which requests can share an entry: the same extension, or a claim of the same key.
+fn coalescing_hash(op: &Op) -> Option<u64> {
+    match op {
+        Op::Extend { key, holder, .. } => Some(FxBuildHasher.hash_one((0u8, key, holder))),
+        Op::Claim { key, .. } => Some(FxBuildHasher.hash_one((1u8, key))),
+        _ => None,
+    }
+}
+
+/// Whether `queued` is the entry `op` can share.
+fn shares(queued: &Op, op: &Op) -> bool {
+    match (queued, op) {
+        (
+            Op::Extend {
+                key: k1,
+                holder: h1,
+                ..
+            },
+            Op::Extend {
+                key: k2,
+                holder: h2,
+                ..
+            },
+        ) => k1 == k2 && h1 == h2,
+        (Op::Claim { key: k1, .. }, Op::Claim { key: k2, .. }) => k1 == k2,
+        _ => false,
+    }
 }
 
 impl Queue {
@@ -106,13 +185,15 @@ impl Queue {
                 None => return Offer::Full,
             }
         }
-        match self.coalesce_target(&op) {
+        let hash = coalescing_hash(&op);
+        match hash.and_then(|h| self.coalesce_target(h, &op)) {
             Some(id) => self.ride(id, &op, waiter),
             None => self.push(Entry {
                 op,
                 lane,
                 deadline,
-                waiters: vec![waiter],
+                waiters: Waiters::one(waiter),
+                hash: hash.unwrap_or(0),
             }),
         }
         match evicted {
@@ -122,14 +203,15 @@ impl Queue {
     }
 
     /// The entry a new request can share, if any.
-    fn coalesce_target(&self, op: &Op) -> Option<u32> {
-        match op {
-            Op::Extend { key, holder, .. } => {
-                self.extends.get(&(key.clone(), holder.clone())).copied()
-            }
-            Op::Claim { key, .. } => self.claims.get(key).copied(),
-            _ => None,
-        }
+    fn coalesce_target(&self, hash: u64, op: &Op) -> Option<u32> {
+        let slab = &self.slab;
+        self.shared
+            .find(hash, |&id| {
+                slab[id as usize]
+                    .as_ref()
+                    .is_some_and(|e| shares(&e.op, op))
+            })
+            .copied()
     }
 
     /// Adds a request to an existing entry.
@@ -152,11 +234,8 @@ impl Queue {
 
     fn push(&mut self, entry: Entry) {
         let lane = entry.lane;
-        let index_key = match &entry.op {
-            Op::Extend { key, holder, .. } => Some((key.clone(), Some(holder.clone()))),
-            Op::Claim { key, .. } => Some((key.clone(), None)),
-            _ => None,
-        };
+        let shareable = matches!(entry.op, Op::Extend { .. } | Op::Claim { .. });
+        let hash = entry.hash;
         self.depth[lane.index()] += entry.waiters.len();
         let id = match self.free.pop() {
             Some(id) => {
@@ -168,31 +247,24 @@ impl Queue {
                 (self.slab.len() - 1) as u32
             }
         };
-        match index_key {
-            Some((key, Some(holder))) => {
-                self.extends.insert((key, holder), id);
-            }
-            Some((key, None)) => {
-                self.claims.insert(key, id);
-            }
-            None => {}
+        if shareable {
+            let slab = &self.slab;
+            self.shared.insert_unique(hash, id, |&i| {
+                slab[i as usize].as_ref().map_or(0, |e| e.hash)
+            });
         }
         self.lanes[lane.index()].push_back(id);
     }
 
-    /// Takes the entry out of the slab and the indexes.
+    /// Takes the entry out of the slab and the index.
     fn take(&mut self, id: u32) -> Entry {
         let entry = self.slab[id as usize].take().expect("queued entry is live");
         self.free.push(id);
         self.depth[entry.lane.index()] -= entry.waiters.len();
-        match &entry.op {
-            Op::Extend { key, holder, .. } => {
-                self.extends.remove(&(key.clone(), holder.clone()));
+        if matches!(entry.op, Op::Extend { .. } | Op::Claim { .. }) {
+            if let Ok(found) = self.shared.find_entry(entry.hash, |&i| i == id) {
+                found.remove();
             }
-            Op::Claim { key, .. } => {
-                self.claims.remove(key);
-            }
-            _ => {}
         }
         entry
     }

@@ -8,6 +8,7 @@
 //! Progress goes to stderr, the figures to stdout.
 
 use clap::Parser;
+use leasehold_benches::engine_cost::{EngineCost, engine_cost};
 use leasehold_benches::figures::{self, ApplySetup, ApplyVsHashMap, CodecPerOp, Plan, WireSize};
 use serde::Serialize;
 use std::io::Write;
@@ -34,6 +35,7 @@ struct Report {
     wire_size: WireSize,
     apply_vs_hashmap: ApplyVsHashMap,
     codec: CodecPerOp,
+    engine: EngineCost,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +65,10 @@ fn main() -> ExitCode {
 
     progress("measuring encode and decode of a 1000-extension batch…");
     let codec = figures::codec_per_op();
+    progress(
+        "measuring the engine end to end (submit, batch, encode, decode, apply, answer) over 100000 leases…",
+    );
+    let engine = engine_cost(100_000, Plan::DEFAULT);
     progress(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));
 
     let report = Report {
@@ -70,6 +76,7 @@ fn main() -> ExitCode {
         wire_size,
         apply_vs_hashmap,
         codec,
+        engine,
     };
     let out = if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -96,6 +103,7 @@ fn table(r: &Report) -> String {
     let w = &r.wire_size;
     let a = &r.apply_vs_hashmap;
     let c = &r.codec;
+    let e = &r.engine;
     let rows = [
         (
             format!("wire size, batch of {} claims", w.ops),
@@ -126,6 +134,16 @@ fn table(r: &Report) -> String {
             format!("decode, batch of {} extensions", c.ops),
             format!("{:.1} ns/op", c.decode_ns_per_op),
             String::new(),
+        ),
+        (
+            format!("engine end to end, {} leases", e.leases),
+            format!("{:.1} ns/req", e.ns_per_request),
+            format!(
+                "{:.2} M req/s; {:.2}x HashMap ({:.1} ns)",
+                e.requests_per_second / 1e6,
+                e.ratio,
+                e.hashmap_ns_per_op
+            ),
         ),
     ];
     let width = rows.iter().map(|(name, ..)| name.len()).max().unwrap_or(0);

@@ -9,7 +9,12 @@
 //! - [`FileLog`]: an append-only file of checksummed records, fsynced on every append and
 //!   replayed on open, with a torn tail (an append a crash interrupted) detected, reported
 //!   and cut off, and corruption in the middle refused rather than "repaired".
+//!
+//! and the runtime over them ([`runtime`]): [`Driver`], a cloneable handle any thread can
+//! call, over an engine thread that batches requests and a log thread that appends them.
 
 pub mod log;
+pub mod runtime;
 
 pub use log::{FILE_HEADER, FRAME_HEADER_LEN, FileLog, Log, LogError, MemoryLog, Replay, TornTail};
+pub use runtime::{Driver, DriverError, Pending, RequestError};

@@ -1,0 +1,836 @@
+//! The threaded runtime: a cloneable [`Driver`] handle over an [`Engine`] thread and a
+//! log thread.
+//!
+//! ```text
+//!  callers ──requests──▶ engine thread ──appends──▶ log thread ──▶ Log (fsync)
+//!     ▲                    │   ▲                        │
+//!     └──── one-shot ──────┘   └──── committed/abandoned┘
+//!           replies
+//! ```
+//!
+//! The engine thread owns the [`Engine`] (replicated mode) and runs the crate's drain
+//! loop: after every input it drains [`Engine::poll_output`] until [`Output::Timeout`],
+//! then waits for the next request, the next log completion or that timeout, whichever
+//! comes first. It reads the clock for the engine: [`Driver::now`], milliseconds since the
+//! driver started, is the engine's local time. Each [`Output::Append`] goes to the log
+//! thread, which appends it ([`FileLog`] fsyncs each one) and reports it committed, or
+//! abandoned when the append fails; up to [`Config::max_in_flight`] batches are in the
+//! pipeline at once.
+//!
+//! Every request gets exactly one answer. [`Driver::shutdown`] (or dropping the last
+//! handle) stops taking requests, lets the batches already cut reach the log, answers
+//! every request still queued `Shed`, joins both threads and returns the committed state.
+//! After that every call answers [`RequestError::Stopped`] (or its documented
+//! equivalent) at once.
+//!
+//! ```
+//! use leasehold::driver::Driver;
+//! use leasehold::{Config, Key};
+//! use std::time::Duration;
+//!
+//! let driver = Driver::in_memory(Config::default()).unwrap();
+//! let key = Key::new("application-leadership", "model-uuid", "mysql");
+//! let token = driver.claim(&key, "mysql/0", Duration::from_secs(60)).unwrap();
+//! assert!(token.is_some());
+//! assert_eq!(driver.holder(&key).unwrap().as_deref(), Some("mysql/0"));
+//! let fsm = driver.shutdown().unwrap();
+//! assert_eq!(fsm.holder(&key), Some("mysql/0"));
+//! ```
+
+use super::log::{FileLog, Log, LogError, MemoryLog, TornTail};
+use crate::batch::Batch;
+use crate::codec::DecodeError;
+use crate::config::{Config, ConfigError};
+use crate::engine::{Engine, Outcome, Output, Ticket};
+use crate::error::{FieldError, LeaseError};
+use crate::event::Event;
+use crate::fsm::{Fsm, LeaseInfo};
+use crate::key::Key;
+use crate::metrics::Metrics;
+use crate::op::Op;
+use crate::snapshot::Snapshot;
+use crate::time::Time;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, select};
+use rustc_hash::FxHashMap;
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// The most requests the engine thread takes from its inbox before it drains the
+/// engine's outputs and looks at the clock again.
+const INBOX_BURST: usize = 1_024;
+
+/// Why a driver could not start, or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The engine settings are impossible.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The log file could not be opened (see [`FileLog::open`]).
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A record of the log is not a batch this version can read. Nothing was started.
+    #[error("log record {index} (0-based) does not decode as a batch: {source}")]
+    Decode {
+        /// The record's position in the log, from 0.
+        index: usize,
+        /// Why it does not decode.
+        source: DecodeError,
+    },
+    /// A thread could not be spawned.
+    #[error("could not spawn the driver's {thread} thread: {source}")]
+    Spawn {
+        /// `engine` or `log`.
+        thread: &'static str,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A driver thread panicked; the state it held is lost.
+    #[error("the driver's {0} thread panicked")]
+    Panicked(&'static str),
+    /// The driver was already shut down (by this or another handle).
+    #[error("the driver was already shut down")]
+    Stopped,
+}
+
+/// Why a request did not succeed: every [`Outcome`] but success, and a stopped driver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The request reached the log and the state machine refused it (e.g. the lease is
+    /// held by another holder).
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    /// Refused for lack of room, or queued when the driver shut down; not applied, safe
+    /// to retry.
+    #[error("request shed: not applied, safe to retry")]
+    Shed,
+    /// Not placed in a batch before its lane's deadline; not applied, safe to retry.
+    #[error("request deadline exceeded before it was batched: not applied, safe to retry")]
+    DeadlineExceeded,
+    /// The log abandoned the batch carrying it; read the lease state before acting.
+    #[error("the log abandoned the batch carrying the request; read the lease state")]
+    Aborted,
+    /// Malformed; never queued. The error names the field.
+    #[error("request rejected: {0}")]
+    Rejected(FieldError),
+    /// The driver has shut down; the request was not taken.
+    #[error("the driver has shut down")]
+    Stopped,
+}
+
+impl RequestError {
+    /// The result an outcome stands for: the fencing token (if any) on success, else the
+    /// error.
+    pub fn result_of(outcome: Outcome) -> Result<Option<u64>, RequestError> {
+        match outcome {
+            Outcome::Applied(Ok(token)) => Ok(token),
+            Outcome::Applied(Err(e)) => Err(RequestError::Lease(e)),
+            Outcome::Shed => Err(RequestError::Shed),
+            Outcome::DeadlineExceeded => Err(RequestError::DeadlineExceeded),
+            Outcome::Aborted => Err(RequestError::Aborted),
+            Outcome::Rejected(e) => Err(RequestError::Rejected(e)),
+        }
+    }
+}
+
+/// A request submitted with [`Driver::submit`]; its answer arrives exactly once.
+#[derive(Debug)]
+#[must_use = "a request's answer arrives through its Pending"]
+pub struct Pending {
+    rx: Receiver<Outcome>,
+}
+
+impl Pending {
+    /// Blocks until the request's answer arrives.
+    ///
+    /// A request the driver never took because it had shut down is answered
+    /// [`Outcome::Shed`] (not applied, safe to retry); use [`Pending::result`] to tell
+    /// that case apart.
+    pub fn wait(self) -> Outcome {
+        self.rx.recv().unwrap_or(Outcome::Shed)
+    }
+
+    /// Blocks until the answer arrives or `timeout` passes; on timeout the request is
+    /// still pending and comes back to wait on again.
+    ///
+    /// # Errors
+    ///
+    /// The same `Pending`, when `timeout` passed first.
+    pub fn wait_timeout(self, timeout: Duration) -> Result<Outcome, Pending> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(outcome) => Ok(outcome),
+            Err(RecvTimeoutError::Timeout) => Err(self),
+            Err(RecvTimeoutError::Disconnected) => Ok(Outcome::Shed),
+        }
+    }
+
+    /// Blocks until the answer arrives and turns it into a result: the fencing token on
+    /// success.
+    ///
+    /// # Errors
+    ///
+    /// Every non-successful [`Outcome`], and [`RequestError::Stopped`] when the driver
+    /// had shut down before it took the request.
+    pub fn result(self) -> Result<Option<u64>, RequestError> {
+        match self.rx.recv() {
+            Ok(outcome) => RequestError::result_of(outcome),
+            Err(_) => Err(RequestError::Stopped),
+        }
+    }
+}
+
+/// A read run on the engine thread.
+type Inspect = Box<dyn FnOnce(&Engine) + Send>;
+
+/// A message to the engine thread.
+enum Request {
+    /// A lease request and where to send its answer.
+    Op {
+        op: Op,
+        priority: bool,
+        reply: Sender<Outcome>,
+    },
+    /// Wake `reply` when `key` is released.
+    Watch {
+        key: Key,
+        id: u64,
+        reply: Sender<()>,
+    },
+    /// The watcher `id` of `key` gave up.
+    Unwatch { key: Key, id: u64 },
+    /// A read.
+    Inspect(Inspect),
+    /// Shut down.
+    Stop,
+}
+
+/// What the log thread reports.
+enum Done {
+    Committed(u64),
+    Abandoned(u64),
+}
+
+/// A running driver's engine thread.
+struct Running {
+    engine: JoinHandle<Result<Fsm, DriverError>>,
+}
+
+/// What every handle shares; dropping the last one shuts the driver down.
+struct Inner {
+    tx: Sender<Request>,
+    start: Instant,
+    running: Mutex<Option<Running>>,
+}
+
+impl Inner {
+    fn now(&self) -> Time {
+        elapsed_ms(self.start)
+    }
+
+    /// Stops the threads once; later calls get [`DriverError::Stopped`].
+    fn stop(&self) -> Result<Fsm, DriverError> {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(running) = running else {
+            return Err(DriverError::Stopped);
+        };
+        // The engine thread may be gone already (it panicked); joining tells.
+        let _ = self.tx.send(Request::Stop);
+        running
+            .engine
+            .join()
+            .unwrap_or(Err(DriverError::Panicked("engine")))
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// A handle on a running lease engine: cloneable, `Send + Sync`, callable from any
+/// thread. See the [module docs](self).
+///
+/// Dropping the last handle shuts the driver down as [`Driver::shutdown`] does,
+/// discarding the final state.
+#[derive(Clone)]
+pub struct Driver {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("now", &self.now())
+            .field("stopped", &self.is_stopped())
+            .finish()
+    }
+}
+
+impl Driver {
+    /// A driver over a [`MemoryLog`], starting from an empty state.
+    ///
+    /// # Errors
+    ///
+    /// [`DriverError::Config`] for impossible settings, [`DriverError::Spawn`] if a thread
+    /// cannot be started.
+    pub fn in_memory(config: Config) -> Result<Driver, DriverError> {
+        Driver::start(config, MemoryLog::new(), Fsm::new(), 1)
+    }
+
+    /// A driver over the [`FileLog`] at `path` (created if missing). Every record the
+    /// file holds is decoded and applied to a fresh state, and the engine resumes after
+    /// the last one. A torn tail (an append a crash interrupted, never acknowledged) is
+    /// cut off and returned.
+    ///
+    /// # Errors
+    ///
+    /// [`DriverError::Log`] when the file cannot be opened or is corrupt,
+    /// [`DriverError::Decode`] naming the first record that is not a batch, and the
+    /// errors of [`Driver::start`].
+    pub fn open_file(
+        config: Config,
+        path: impl AsRef<Path>,
+    ) -> Result<(Driver, Option<TornTail>), DriverError> {
+        config.validate()?;
+        let (log, replay) = FileLog::open(path)?;
+        let mut fsm = Fsm::new();
+        let mut last_seq = 0;
+        for (index, record) in replay.records.iter().enumerate() {
+            let batch =
+                Batch::decode(record).map_err(|source| DriverError::Decode { index, source })?;
+            // Refused operations are part of the log's meaning; every replica refuses them.
+            let _ = fsm.apply_batch(&batch);
+            last_seq = batch.seq;
+        }
+        let driver = Driver::start(config, log, fsm, last_seq.saturating_add(1))?;
+        Ok((driver, replay.torn_tail))
+    }
+
+    /// A driver over any log, resuming from `fsm` (the state the log's records give) with
+    /// `next_seq` as its next batch's number.
+    ///
+    /// # Errors
+    ///
+    /// [`DriverError::Config`] for impossible settings, [`DriverError::Spawn`] if a thread
+    /// cannot be started.
+    pub fn start(
+        config: Config,
+        log: impl Log + 'static,
+        fsm: Fsm,
+        next_seq: u64,
+    ) -> Result<Driver, DriverError> {
+        let start = Instant::now();
+        let engine = Engine::with_state(config, fsm, next_seq, elapsed_ms(start))?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (append_tx, append_rx) = crossbeam_channel::unbounded::<(u64, Vec<u8>)>();
+        let (done_tx, done_rx) = crossbeam_channel::unbounded();
+        let log_thread = thread::Builder::new()
+            .name("leasehold-log".into())
+            .spawn(move || log_loop(log, &append_rx, &done_tx))
+            .map_err(|source| DriverError::Spawn {
+                thread: "log",
+                source,
+            })?;
+        let engine_loop = EngineLoop {
+            engine,
+            start,
+            inbox: rx,
+            appends: Some(append_tx),
+            done: done_rx,
+            replies: FxHashMap::default(),
+            watchers: FxHashMap::default(),
+            stopping: false,
+        };
+        let engine_thread = thread::Builder::new()
+            .name("leasehold-engine".into())
+            .spawn(move || engine_loop.run(log_thread))
+            .map_err(|source| DriverError::Spawn {
+                thread: "engine",
+                source,
+            })?;
+        // If spawning the engine thread failed, `append_tx` was dropped with the closure
+        // and the log thread ends by itself.
+        Ok(Driver {
+            inner: Arc::new(Inner {
+                tx,
+                start,
+                running: Mutex::new(Some(Running {
+                    engine: engine_thread,
+                })),
+            }),
+        })
+    }
+
+    /// The driver's clock, the engine's local time: milliseconds since the driver
+    /// started. [`LeaseInfo::expiry`] is on this clock.
+    #[must_use]
+    pub fn now(&self) -> Time {
+        self.inner.now()
+    }
+
+    /// Whether the driver has shut down.
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
+    // ---- requests ----------------------------------------------------------------
+
+    /// Submits a request without waiting for its answer. Its lane follows from the key
+    /// and the operation; a `Pin`'s `until` is on the driver's clock ([`Driver::now`]).
+    pub fn submit(&self, op: Op) -> Pending {
+        self.send_op(op, false)
+    }
+
+    /// Submits a request in the singular (priority) lane whatever its key: it is cut
+    /// into a batch at once and never shed.
+    pub fn submit_priority(&self, op: Op) -> Pending {
+        self.send_op(op, true)
+    }
+
+    fn send_op(&self, op: Op, priority: bool) -> Pending {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        // If the engine thread is gone the request (and `reply`) is dropped, and the
+        // Pending learns that the driver stopped.
+        let _ = self.inner.tx.send(Request::Op {
+            op,
+            priority,
+            reply,
+        });
+        Pending { rx }
+    }
+
+    /// Claims `key` for `holder` for `d`, blocking until the log decides: the new fencing
+    /// token on success.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Lease`] with [`LeaseError::Held`] when another holder has it,
+    /// and the other [`RequestError`]s.
+    pub fn claim(
+        &self,
+        key: &Key,
+        holder: impl Into<Arc<str>>,
+        d: Duration,
+    ) -> Result<Option<u64>, RequestError> {
+        self.submit(Op::claim(key.clone(), holder, d)).result()
+    }
+
+    /// Extends `holder`'s lease on `key` to at least `d` from now, blocking until the log
+    /// decides: the lease's token on success.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Lease`] with [`LeaseError::Invalid`] when `holder` does not hold
+    /// it, and the other [`RequestError`]s.
+    pub fn extend(
+        &self,
+        key: &Key,
+        holder: impl Into<Arc<str>>,
+        d: Duration,
+    ) -> Result<Option<u64>, RequestError> {
+        self.submit(Op::extend(key.clone(), holder, d)).result()
+    }
+
+    /// Gives up `holder`'s lease on `key`, blocking until the log decides.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Lease`] with [`LeaseError::Invalid`] when `holder` does not hold
+    /// it, and the other [`RequestError`]s.
+    pub fn revoke(
+        &self,
+        key: &Key,
+        holder: impl Into<Arc<str>>,
+    ) -> Result<Option<u64>, RequestError> {
+        self.submit(Op::revoke(key.clone(), holder)).result()
+    }
+
+    /// Pins `key` for `entity`, blocking until the log decides. The pin lapses `until`
+    /// from now if given, and carries `reason` if given.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Rejected`] for an empty entity or an overlong reason, and the
+    /// other [`RequestError`]s.
+    pub fn pin(
+        &self,
+        key: &Key,
+        entity: impl Into<Arc<str>>,
+        until: Option<Duration>,
+        reason: Option<&str>,
+    ) -> Result<Option<u64>, RequestError> {
+        let op = Op::Pin {
+            key: key.clone(),
+            entity: entity.into(),
+            until: until.map(|d| self.now() + d),
+            reason: reason.map(Arc::from),
+        };
+        self.submit(op).result()
+    }
+
+    /// Removes `entity`'s pin on `key`, blocking until the log decides.
+    ///
+    /// # Errors
+    ///
+    /// The [`RequestError`]s.
+    pub fn unpin(
+        &self,
+        key: &Key,
+        entity: impl Into<Arc<str>>,
+    ) -> Result<Option<u64>, RequestError> {
+        self.submit(Op::unpin(key.clone(), entity)).result()
+    }
+
+    /// Moves `key` from `from` to `to` for `d` atomically, blocking until the log
+    /// decides: `to`'s new fencing token on success.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Lease`] with [`LeaseError::Invalid`] when `from` does not hold
+    /// it, and the other [`RequestError`]s.
+    pub fn handover(
+        &self,
+        key: &Key,
+        from: impl Into<Arc<str>>,
+        to: impl Into<Arc<str>>,
+        d: Duration,
+    ) -> Result<Option<u64>, RequestError> {
+        self.submit(Op::handover(key.clone(), from, to, d)).result()
+    }
+
+    /// Blocks until `key` is released: true at once if nobody holds it, true when its
+    /// lease expires, is revoked or is handed over, false when `timeout` passes first or
+    /// the driver has shut down (or shuts down while waiting).
+    #[must_use]
+    pub fn wait_until_released(&self, key: &Key, timeout: Duration) -> bool {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        let id = next_watch_id();
+        let watch = Request::Watch {
+            key: key.clone(),
+            id,
+            reply,
+        };
+        if self.inner.tx.send(watch).is_err() {
+            return false;
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(()) => true,
+            Err(RecvTimeoutError::Disconnected) => false,
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = self.inner.tx.send(Request::Unwatch {
+                    key: key.clone(),
+                    id,
+                });
+                // The release may have raced the timeout.
+                rx.try_recv().is_ok()
+            }
+        }
+    }
+
+    // ---- reads -------------------------------------------------------------------
+
+    /// Runs `read` on the engine thread, between inputs, and returns what it returns.
+    /// The engine's committed state is [`Engine::fsm`]; its local clock is
+    /// [`Driver::now`]'s.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Stopped`] when the driver has shut down.
+    pub fn inspect<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> Result<T, RequestError> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        let request = Request::Inspect(Box::new(move |engine: &Engine| {
+            let _ = reply.send(read(engine));
+        }));
+        self.inner
+            .tx
+            .send(request)
+            .map_err(|_| RequestError::Stopped)?;
+        rx.recv().map_err(|_| RequestError::Stopped)
+    }
+
+    /// Every held lease in the committed state, sorted by key, with expiries on the
+    /// driver's clock ([`Driver::now`]).
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Stopped`] when the driver has shut down.
+    pub fn leases(&self) -> Result<Vec<LeaseInfo>, RequestError> {
+        self.inspect(Engine::leases)
+    }
+
+    /// The committed holder of `key`, if held.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Stopped`] when the driver has shut down.
+    pub fn holder(&self, key: &Key) -> Result<Option<Arc<str>>, RequestError> {
+        let key = key.clone();
+        self.inspect(move |engine| engine.fsm().holder(&key).map(Arc::from))
+    }
+
+    /// The engine's running totals.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Stopped`] when the driver has shut down.
+    pub fn metrics(&self) -> Result<Metrics, RequestError> {
+        self.inspect(Engine::metrics)
+    }
+
+    /// The committed state as a snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Stopped`] when the driver has shut down.
+    pub fn snapshot(&self) -> Result<Snapshot, RequestError> {
+        self.inspect(|engine| engine.fsm().snapshot())
+    }
+
+    // ---- stopping ----------------------------------------------------------------
+
+    /// Shuts the driver down for every handle: stops taking requests, lets the batches
+    /// already cut reach the log, answers every request still queued `Shed`, joins both
+    /// threads and returns the committed state. Later calls on any handle answer
+    /// [`RequestError::Stopped`].
+    ///
+    /// # Errors
+    ///
+    /// [`DriverError::Stopped`] if the driver was already shut down,
+    /// [`DriverError::Panicked`] if a driver thread panicked.
+    pub fn shutdown(self) -> Result<Fsm, DriverError> {
+        self.inner.stop()
+    }
+}
+
+/// A process-wide source of watcher ids.
+fn next_watch_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Milliseconds since `start`.
+fn elapsed_ms(start: Instant) -> Time {
+    Time::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The log thread: appends each batch and reports how it went, in order.
+fn log_loop(mut log: impl Log, appends: &Receiver<(u64, Vec<u8>)>, done: &Sender<Done>) {
+    for (seq, bytes) in appends {
+        let report = match log.append(&bytes) {
+            Ok(()) => Done::Committed(seq),
+            Err(_) => Done::Abandoned(seq),
+        };
+        if done.send(report).is_err() {
+            break;
+        }
+    }
+}
+
+/// The engine thread's state.
+struct EngineLoop {
+    engine: Engine,
+    start: Instant,
+    inbox: Receiver<Request>,
+    /// `None` once the log thread is gone.
+    appends: Option<Sender<(u64, Vec<u8>)>>,
+    done: Receiver<Done>,
+    replies: FxHashMap<Ticket, Sender<Outcome>>,
+    watchers: FxHashMap<Key, Vec<(u64, Sender<()>)>>,
+    /// No more requests: finish the in-flight batches, then shut down.
+    stopping: bool,
+}
+
+impl EngineLoop {
+    fn now(&self) -> Time {
+        elapsed_ms(self.start)
+    }
+
+    fn run(mut self, log_thread: JoinHandle<()>) -> Result<Fsm, DriverError> {
+        loop {
+            let wake = self.drain();
+            if self.stopping && (self.engine.in_flight() == 0 || self.appends.is_none()) {
+                break;
+            }
+            let wake_at = self.start + Duration::from_millis(wake.as_millis());
+            let timeout = wake_at.saturating_duration_since(Instant::now());
+            if !self.stopping && timeout.is_zero() {
+                self.engine.handle_timeout(self.now());
+                continue;
+            }
+            // While stopping, no request and no timeout: only the log's reports.
+            let never = crossbeam_channel::never();
+            let inbox = if self.stopping { &never } else { &self.inbox };
+            let timeout = if self.stopping {
+                Duration::from_secs(3600)
+            } else {
+                timeout
+            };
+            select! {
+                recv(inbox) -> request => match request {
+                    Ok(request) => {
+                        self.take(request);
+                        self.take_burst();
+                    }
+                    Err(_) => self.stopping = true,
+                },
+                recv(self.done) -> done => match done {
+                    Ok(done) => self.settle(done),
+                    Err(_) => self.log_gone(),
+                },
+                default(timeout) => {
+                    if !self.stopping {
+                        self.engine.handle_timeout(self.now());
+                    }
+                }
+            }
+        }
+        // Answer everything still waiting: queued requests `Shed`, and (only if the log
+        // thread died) unsettled batches `Aborted`.
+        let now = self.now();
+        self.engine.shutdown(now);
+        self.drain();
+        let fsm = self.engine.fsm().clone();
+        drop(self.appends.take());
+        drop(self.done);
+        let log_result = log_thread.join();
+        // Dropping the inbox refuses later requests; dropping the replies and watchers
+        // tells anyone still waiting that the driver stopped.
+        drop(self.inbox);
+        drop(self.replies);
+        drop(self.watchers);
+        log_result.map_err(|_| DriverError::Panicked("log"))?;
+        Ok(fsm)
+    }
+
+    /// Takes the requests already waiting, up to [`INBOX_BURST`].
+    fn take_burst(&mut self) {
+        for _ in 0..INBOX_BURST {
+            if self.stopping {
+                return;
+            }
+            match self.inbox.try_recv() {
+                Ok(request) => self.take(request),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    self.stopping = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, request: Request) {
+        match request {
+            Request::Op {
+                op,
+                priority,
+                reply,
+            } => {
+                let now = self.now();
+                let ticket = if priority {
+                    self.engine.handle_priority_request(now, op)
+                } else {
+                    self.engine.handle_request(now, op)
+                };
+                self.replies.insert(ticket, reply);
+            }
+            Request::Watch { key, id, reply } => {
+                if self.engine.fsm().holder(&key).is_none() {
+                    let _ = reply.send(());
+                } else {
+                    self.watchers.entry(key).or_default().push((id, reply));
+                }
+            }
+            Request::Unwatch { key, id } => {
+                if let Some(list) = self.watchers.get_mut(&key) {
+                    list.retain(|(i, _)| *i != id);
+                    if list.is_empty() {
+                        self.watchers.remove(&key);
+                    }
+                }
+            }
+            Request::Inspect(read) => read(&self.engine),
+            Request::Stop => {
+                // Requests sent after this one are refused: the inbox is dropped when
+                // the loop ends, discarding them, so their senders learn it stopped.
+                self.stopping = true;
+            }
+        }
+    }
+
+    fn settle(&mut self, done: Done) {
+        let now = self.now();
+        // An unknown batch cannot happen: the log thread reports each append once.
+        let _ = match done {
+            Done::Committed(seq) => self.engine.handle_committed(now, seq),
+            Done::Abandoned(seq) => self.engine.handle_abandoned(now, seq),
+        };
+    }
+
+    /// The log thread ended (it panicked): nothing more can be appended. Every batch in
+    /// flight is answered `Aborted` by the shutdown that follows.
+    fn log_gone(&mut self) {
+        self.appends = None;
+        self.stopping = true;
+    }
+
+    /// Drains the engine's outputs until its next timeout, which it returns.
+    fn drain(&mut self) -> Time {
+        loop {
+            match self.engine.poll_output() {
+                Output::Timeout(at) => return at,
+                Output::Append(append) => {
+                    let sent = self
+                        .appends
+                        .as_ref()
+                        .is_some_and(|tx| tx.send((append.seq, append.bytes)).is_ok());
+                    if !sent {
+                        // The log thread is gone: the batch stays in flight and the
+                        // shutdown that follows answers its requests `Aborted`.
+                        self.log_gone();
+                    }
+                }
+                Output::Answer(answer) => {
+                    if let Some(reply) = self.replies.remove(&answer.ticket) {
+                        // The caller may have dropped its Pending; that is its choice.
+                        let _ = reply.send(answer.outcome);
+                    }
+                }
+                Output::Event(event) => self.wake_watchers(&event),
+                Output::Settled(_) => {}
+            }
+        }
+    }
+
+    fn wake_watchers(&mut self, event: &Event) {
+        if let Event::Expired { key, .. }
+        | Event::Revoked { key, .. }
+        | Event::HandedOver { key, .. } = event
+        {
+            if let Some(list) = self.watchers.remove(key) {
+                for (_, reply) in list {
+                    let _ = reply.send(());
+                }
+            }
+        }
+    }
+}
