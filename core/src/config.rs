@@ -31,6 +31,10 @@ pub struct Config {
     /// Cut a batch whenever none is in flight, instead of waiting for the interval: no
     /// added latency under sparse load (off).
     pub eager: bool,
+    /// Also report `Extended` events as outputs (off: extensions are the bulk of the
+    /// traffic and their answers already say they succeeded). The simulator's invariant
+    /// checker turns this on to follow every expiry.
+    pub report_extensions: bool,
 }
 
 impl Default for Config {
@@ -46,6 +50,7 @@ impl Default for Config {
             admin_deadline: Duration::from_secs(5),
             singular_deadline: Duration::from_secs(5),
             eager: false,
+            report_extensions: false,
         }
     }
 }

@@ -88,6 +88,8 @@ pub struct Append {
     pub seq: u64,
     /// The encoded batch ([`Batch::decode`] reads it).
     pub bytes: Vec<u8>,
+    /// How many operations it holds (including a leading `set_time`).
+    pub ops: usize,
 }
 
 /// What a settled batch carried and how long its requests waited.
@@ -126,8 +128,8 @@ pub enum Output {
     /// A request's answer.
     Answer(Answer),
     /// A lease changed: elected (`Claimed`, `HandedOver`'s `to`), deposed (`Expired`,
-    /// `Revoked`, `HandedOver`'s `from`), pinned or unpinned. Extensions are not
-    /// reported.
+    /// `Revoked`, `HandedOver`'s `from`), pinned or unpinned. Extensions are reported
+    /// only with [`Config::report_extensions`].
     Event(Event),
     /// A batch settled (committed or abandoned).
     Settled(BatchReport),
@@ -549,8 +551,8 @@ impl Engine {
         self.metrics.batch_ops += batch.ops.len() as u64;
         self.metrics.batch_bytes += bytes.len() as u64;
         let len = bytes.len();
-        self.outputs
-            .push_back(Output::Append(Append { seq, bytes }));
+        let op_count = batch.ops.len();
+        self.outputs.push_back(Output::Append(Append { seq, bytes, ops: op_count }));
         self.in_flight.push_back(InFlight {
             seq,
             batch,
@@ -656,7 +658,7 @@ impl Engine {
     fn emit_events(&mut self, events: Vec<Event>) {
         for e in events {
             match e {
-                Event::Extended { .. } => continue,
+                Event::Extended { .. } if !self.config.report_extensions => continue,
                 Event::Expired { .. } | Event::Revoked { .. } | Event::HandedOver { .. } => {
                     self.metrics.leadership_changes += 1;
                 }

@@ -124,6 +124,7 @@ pub mod limits;
 pub mod metrics;
 pub mod op;
 mod queue;
+pub mod sim;
 pub mod snapshot;
 pub mod time;
 pub mod tracker;

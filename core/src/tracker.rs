@@ -542,7 +542,7 @@ impl Tracker {
                     self.remove(i);
                     continue;
                 }
-                Phase::Leading if now >= l.expiry => self.depose(i, now),
+                Phase::Leading if now >= l.expiry && l.token == u64::MAX => self.depose(i, now),
                 Phase::Leading => self.extend(i, now),
                 Phase::Waiting => self.claim(i, now),
             }

@@ -54,6 +54,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, select
 use rustc_hash::FxHashMap;
 use std::fmt;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -201,7 +202,7 @@ enum Request {
         id: u64,
         reply: Sender<()>,
     },
-    /// The watcher `id` of `key` gave up.
+    /// The watcher `id` of `key` gave up: drop its reply sender.
     Unwatch { key: Key, id: u64 },
     /// A read.
     Inspect(Inspect),
@@ -244,6 +245,11 @@ impl Inner {
         };
         // The engine thread may be gone already (it panicked); joining tells.
         let _ = self.tx.send(Request::Stop);
+        if running.engine.thread().id() == thread::current().id() {
+            // The last handle was dropped on the engine thread itself (by a read's
+            // closure): it stops on its own, and cannot join itself.
+            return Err(DriverError::Stopped);
+        }
         running
             .engine
             .join()
@@ -532,12 +538,14 @@ impl Driver {
             Ok(()) => true,
             Err(RecvTimeoutError::Disconnected) => false,
             Err(RecvTimeoutError::Timeout) => {
+                // The engine thread answers the watch before it takes the unwatch, which
+                // drops the reply sender: the release may have raced the timeout (or the
+                // key was free all along), and this tells.
                 let _ = self.inner.tx.send(Request::Unwatch {
                     key: key.clone(),
                     id,
                 });
-                // The release may have raced the timeout.
-                rx.try_recv().is_ok()
+                rx.recv().is_ok()
             }
         }
     }
@@ -546,7 +554,8 @@ impl Driver {
 
     /// Runs `read` on the engine thread, between inputs, and returns what it returns.
     /// The engine's committed state is [`Engine::fsm`]; its local clock is
-    /// [`Driver::now`]'s.
+    /// [`Driver::now`]'s. Keep `read` short: the engine waits for it. If `read` panics,
+    /// the panic resumes on the calling thread and the driver carries on.
     ///
     /// # Errors
     ///
@@ -557,13 +566,19 @@ impl Driver {
     ) -> Result<T, RequestError> {
         let (reply, rx) = crossbeam_channel::bounded(1);
         let request = Request::Inspect(Box::new(move |engine: &Engine| {
-            let _ = reply.send(read(engine));
+            // `read` sees the engine only by shared reference, so a panic in it leaves
+            // the engine as it was; the panic goes back to the caller.
+            let _ = reply.send(panic::catch_unwind(AssertUnwindSafe(|| read(engine))));
         }));
         self.inner
             .tx
             .send(request)
             .map_err(|_| RequestError::Stopped)?;
-        rx.recv().map_err(|_| RequestError::Stopped)
+        match rx.recv() {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(payload)) => panic::resume_unwind(payload),
+            Err(_) => Err(RequestError::Stopped),
+        }
     }
 
     /// Every held lease in the committed state, sorted by key, with expiries on the
@@ -709,15 +724,17 @@ impl EngineLoop {
         self.engine.shutdown(now);
         self.drain();
         let fsm = self.engine.fsm().clone();
-        drop(self.appends.take());
-        drop(self.done);
-        let log_result = log_thread.join();
-        // Dropping the inbox refuses later requests; dropping the replies and watchers
-        // tells anyone still waiting that the driver stopped.
+        // Dropping the inbox refuses later requests (and discards any sent since the
+        // stop); dropping the watchers tells those still waiting that the driver stopped.
         drop(self.inbox);
         drop(self.replies);
         drop(self.watchers);
-        log_result.map_err(|_| DriverError::Panicked("log"))?;
+        // The log thread ends when its inbox closes.
+        drop(self.appends.take());
+        drop(self.done);
+        log_thread
+            .join()
+            .map_err(|_| DriverError::Panicked("log"))?;
         Ok(fsm)
     }
 

@@ -1,0 +1,236 @@
+//! `loadtest`: runs simulator scenarios, batched and one entry per operation, and prints
+//! what happened as a table for people or, with `--json`, one JSON object per scenario
+//! and mode (one per line).
+//!
+//! ```text
+//! cargo run --release -p leasehold-benches --bin loadtest -- --scenario NAME \
+//!     [--mode batched|per-op|both] [--seconds N] [--seed N] [--json] [--set NAME=VALUE]...
+//! ```
+//!
+//! `NAME` is a scenario (`ps45`, `claimer-abuse`, `staged-overload`, `restart-herd`,
+//! `series-upgrade`, `fencing-race`, `million`), a comma-separated list, or `all`.
+//! Progress goes to stderr on runs longer than a few seconds.
+
+use clap::Parser;
+use leasehold::sim::{Mode, SCENARIOS, Scenario, Simulation, Stats};
+use serde::Serialize;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Instant;
+
+/// Counts live heap bytes, to measure the lease state's memory.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator and only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Relaxed);
+        // SAFETY: the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: the caller upholds `dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Relaxed);
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs leasehold's simulator scenarios and reports what broke.
+#[derive(Debug, Parser)]
+#[command(name = "loadtest", version)]
+struct Args {
+    /// The scenario: a name, a comma-separated list, or `all`.
+    #[arg(long)]
+    scenario: String,
+    /// Batched, one entry per operation, or both.
+    #[arg(long, default_value = "batched", value_parser = ["batched", "per-op", "both"])]
+    mode: String,
+    /// Simulated seconds (default: the scenario's own length).
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// The PRNG seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON object per scenario and mode instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Override a scenario parameter, e.g. `--set leases=1000`.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+}
+
+/// One run's results: the simulator's totals plus what only a process can measure.
+#[derive(Debug, Serialize)]
+struct Row {
+    #[serde(flatten)]
+    stats: Stats,
+    wall_seconds: f64,
+    /// Peak resident memory of the whole process (Linux `VmHWM`), bytes.
+    peak_rss_bytes: u64,
+    /// Heap bytes of the lease state machine per held lease.
+    state_bytes_per_lease: f64,
+    /// Simulated seconds per wall-clock second.
+    speed: f64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loadtest: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let names: Vec<&str> =
+        if args.scenario == "all" { SCENARIOS.to_vec() } else { args.scenario.split(',').map(str::trim).collect() };
+    let modes: &[Mode] = match args.mode.as_str() {
+        "batched" => &[Mode::Batched],
+        "per-op" => &[Mode::PerOp],
+        _ => &[Mode::Batched, Mode::PerOp],
+    };
+    let mut rows = Vec::new();
+    for name in names {
+        for &mode in modes {
+            let row = run_one(name, mode, args)?;
+            if args.json {
+                let line = serde_json::to_string(&row).map_err(|e| e.to_string())?;
+                println!("{line}");
+            }
+            rows.push(row);
+        }
+    }
+    if !args.json {
+        print_table(&rows);
+    }
+    Ok(())
+}
+
+fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
+    let preset = Scenario::named(name).ok_or_else(|| format!("unknown scenario `{name}` (known: {})", SCENARIOS.join(", ")))?;
+    let mut params = preset.params.clone();
+    params.mode = mode;
+    params.seed = args.seed;
+    if let Some(s) = args.seconds {
+        params.seconds = s;
+    }
+    for kv in &args.set {
+        let (k, v) = kv.split_once('=').ok_or_else(|| format!("--set {kv}: expected NAME=VALUE"))?;
+        params.set(k.trim(), v.trim()).map_err(|e| e.to_string())?;
+    }
+    let seconds = params.seconds;
+    eprintln!("{name} ({}): building {} holders…", mode.name(), (params.leases + params.singular) * params.units);
+    let started = Instant::now();
+    let mut sim = Simulation::new(name, params).map_err(|e| e.to_string())?;
+    let mut last_report = Instant::now();
+    for s in 0..seconds {
+        sim.run_for(1_000);
+        if sim.violation().is_some() {
+            break;
+        }
+        if last_report.elapsed().as_secs_f64() >= 2.0 {
+            let st = sim.stats();
+            eprintln!(
+                "{name} ({}): {}/{seconds} s simulated, {:.1} s wall, {} requests, {} log entries, {} leader changes",
+                mode.name(),
+                s + 1,
+                started.elapsed().as_secs_f64(),
+                st.requests,
+                st.log_entries,
+                st.leader_changes
+            );
+            last_report = Instant::now();
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let stats = sim.stats();
+    let state_bytes_per_lease = state_bytes_per_lease(&sim);
+    Ok(Row {
+        speed: if wall > 0.0 { stats.sim_seconds / wall } else { 0.0 },
+        stats,
+        wall_seconds: wall,
+        peak_rss_bytes: peak_rss_bytes(),
+        state_bytes_per_lease,
+    })
+}
+
+/// The heap bytes of a copy of the state machine, per held lease.
+#[allow(clippy::cast_precision_loss)]
+fn state_bytes_per_lease(sim: &Simulation) -> f64 {
+    let before = LIVE.load(Relaxed);
+    let copy = sim.engine().fsm().clone();
+    let bytes = LIVE.load(Relaxed).saturating_sub(before);
+    let leases = copy.len().max(1);
+    drop(copy);
+    bytes as f64 / leases as f64
+}
+
+/// The process's peak resident set (`VmHWM` in `/proc/self/status`), or 0 elsewhere.
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn print_table(rows: &[Row]) {
+    let mut out = String::new();
+    let header = [
+        "scenario", "mode", "leases", "sim s", "wall s", "entries/s", "B/op", "ext ok %", "shed", "deadline",
+        "singular ok", "leader chg", "spurious", "p50 ms", "p99 ms", "violations",
+    ];
+    let mut table: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_owned()).collect()];
+    for r in rows {
+        let s = &r.stats;
+        table.push(vec![
+            s.scenario.clone(),
+            s.mode.clone(),
+            s.leases.to_string(),
+            format!("{:.0}", s.sim_seconds),
+            format!("{:.1}", r.wall_seconds),
+            format!("{:.1}", s.entries_per_second),
+            format!("{:.1}", s.bytes_per_op),
+            format!("{:.3}", s.extend_success() * 100.0),
+            s.claims_shed.to_string(),
+            s.deadline_exceeded.to_string(),
+            format!("{}/{}", s.singular_ok, s.singular_ok + s.singular_failed),
+            s.leader_changes.to_string(),
+            s.spurious_leader_changes.to_string(),
+            s.p50_latency_ms.to_string(),
+            s.p99_latency_ms.to_string(),
+            s.invariant_violations.to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len()).map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
+    for row in &table {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(v, w)| format!("{v:>w$}")).collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    for r in rows {
+        if let Some(v) = &r.stats.violation {
+            out.push_str(&format!("{} ({}): INVARIANT BROKEN: {v}\n", r.stats.scenario, r.stats.mode));
+        }
+    }
+    let _ = std::io::stdout().write_all(out.as_bytes());
+}

@@ -1,0 +1,558 @@
+#![cfg(feature = "driver")]
+//! The threaded runtime: every request answered exactly once under concurrent load, the
+//! file replaying to the driver's final state, crash recovery at every byte of a torn
+//! last record, shutdown answering what waits, release waiters, and a stopped driver.
+
+use leasehold::driver::{
+    Driver, DriverError, FILE_HEADER, FRAME_HEADER_LEN, FileLog, Log, MemoryLog, Pending,
+    RequestError,
+};
+use leasehold::{
+    Batch, Config, Fsm, Key, LEADERSHIP_NAMESPACE, LeaseError, Op, Outcome, SINGULAR_NAMESPACE,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Quick batches, no eager cuts.
+fn config() -> Config {
+    Config {
+        batch_interval: ms(5),
+        eager: false,
+        ..Config::default()
+    }
+}
+
+fn key(i: usize) -> Key {
+    Key::new(
+        LEADERSHIP_NAMESPACE,
+        format!("model-{}", i % 5),
+        format!("app-{i}"),
+    )
+}
+
+/// The state a log file's records give, as a fresh replica computes it.
+fn replay(path: &Path) -> Fsm {
+    let (_log, replay) = FileLog::open(path).unwrap();
+    let mut fsm = Fsm::new();
+    for record in &replay.records {
+        let _ = fsm.apply_batch(&Batch::decode(record).unwrap());
+    }
+    fsm
+}
+
+fn encoded(fsm: &Fsm) -> Vec<u8> {
+    fsm.snapshot().encode().unwrap()
+}
+
+/// One random request of thread `t`, on a shared set of 500 keys.
+fn random_op(rng: &mut ChaCha8Rng, t: usize) -> Op {
+    let k = key(rng.random_range(0..500));
+    let holder = format!("t{t}/h{}", rng.random_range(0..4));
+    let d = ms(rng.random_range(200..3_000));
+    match rng.random_range(0..100) {
+        0 => Op::claim(
+            Key::new(SINGULAR_NAMESPACE, "controller", format!("job-{t}")),
+            holder,
+            d,
+        ),
+        1..40 => Op::claim(k, holder, d),
+        40..70 => Op::extend(k, holder, d),
+        70..80 => Op::revoke(k, holder),
+        80..85 => Op::pin(k, format!("t{t}/pin")),
+        85..90 => Op::Pin {
+            key: k,
+            entity: format!("t{t}/pin").into(),
+            // On the driver's clock; tests start within seconds of the driver.
+            until: Some(leasehold::Time::from_millis(rng.random_range(0..5_000))),
+            reason: Some("upgrade".into()),
+        },
+        90..98 => Op::unpin(k, format!("t{t}/pin")),
+        _ => Op::claim(k, "", d), // Rejected: empty holder.
+    }
+}
+
+#[test]
+fn every_request_answered_once_and_the_file_replays_to_the_final_state() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 10_000;
+    const CHUNK: usize = 500;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leases.log");
+    let (driver, torn) = Driver::open_file(config(), &path).unwrap();
+    assert!(torn.is_none());
+    let started = Instant::now();
+
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let driver = driver.clone();
+            thread::spawn(move || {
+                let mut rng = ChaCha8Rng::seed_from_u64(t as u64);
+                let mut tally: BTreeMap<&'static str, usize> = BTreeMap::new();
+                let mut answered = 0;
+                for _ in 0..PER_THREAD / CHUNK {
+                    let pending: Vec<Pending> = (0..CHUNK)
+                        .map(|_| driver.submit(random_op(&mut rng, t)))
+                        .collect();
+                    for p in pending {
+                        let outcome = p
+                            .wait_timeout(Duration::from_secs(20))
+                            .expect("a request went unanswered for 20 s");
+                        answered += 1;
+                        *tally.entry(outcome.name()).or_default() += 1;
+                    }
+                }
+                (answered, tally)
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    let mut tally: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for w in workers {
+        let (n, t) = w.join().unwrap();
+        answered += n;
+        for (name, count) in t {
+            *tally.entry(name).or_default() += count;
+        }
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(answered, THREADS * PER_THREAD);
+    assert_eq!(tally.values().sum::<usize>(), THREADS * PER_THREAD);
+    assert!(tally["ok"] > 10_000, "{tally:?}");
+    assert!(tally["rejected"] > 0, "{tally:?}");
+
+    // The engine counted the same answers.
+    let m = driver.metrics().unwrap();
+    let counted: u64 = m
+        .lanes
+        .iter()
+        .map(|l| l.applied + l.shed + l.deadline_exceeded)
+        .sum::<u64>()
+        + m.aborted
+        + m.rejected;
+    assert_eq!(counted, (THREADS * PER_THREAD) as u64, "{tally:?}");
+    eprintln!(
+        "{} requests in {elapsed:?}: {tally:?}; {} batches, {} ops",
+        THREADS * PER_THREAD,
+        m.batches,
+        m.batch_ops
+    );
+
+    let fsm = driver.shutdown().unwrap();
+    assert!(!fsm.is_empty());
+    assert_eq!(encoded(&replay(&path)), encoded(&fsm));
+}
+
+/// The byte offsets where each frame of a log file starts, and the file's end.
+fn frame_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut at = FILE_HEADER.len();
+    while at < bytes.len() {
+        starts.push(at);
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        at += FRAME_HEADER_LEN + len;
+    }
+    assert_eq!(at, bytes.len());
+    starts
+}
+
+#[test]
+fn a_torn_last_record_is_cut_off_at_every_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leases.log");
+    let minute = Duration::from_secs(60);
+    let (driver, _) = Driver::open_file(config(), &path).unwrap();
+    for i in 0..5 {
+        driver.claim(&key(i), format!("unit/{i}"), minute).unwrap();
+    }
+    driver
+        .pin(&key(0), "machine-0", Some(minute), Some("upgrade"))
+        .unwrap();
+    driver.revoke(&key(1), "unit/1").unwrap();
+    driver.claim(&key(9), "unit/9", minute).unwrap();
+    let all = driver.shutdown().unwrap();
+
+    let bytes = std::fs::read(&path).unwrap();
+    let starts = frame_starts(&bytes);
+    assert!(starts.len() >= 4, "{starts:?}");
+    let last = *starts.last().unwrap();
+    // The state every cut inside the last record must come back to.
+    let mut expected = Fsm::new();
+    for &s in &starts[..starts.len() - 1] {
+        let len = u32::from_le_bytes(bytes[s..s + 4].try_into().unwrap()) as usize;
+        let record = &bytes[s + FRAME_HEADER_LEN..s + FRAME_HEADER_LEN + len];
+        let _ = expected.apply_batch(&Batch::decode(record).unwrap());
+    }
+    let expected = encoded(&expected);
+    assert_ne!(expected, encoded(&all), "the last record changes the state");
+
+    // No idle time-only batch while a reopened driver is looked at.
+    let quiet = Config {
+        clock_interval: Duration::from_secs(600),
+        ..config()
+    };
+    let cut_path = dir.path().join("cut.log");
+    for cut in last..bytes.len() {
+        std::fs::write(&cut_path, &bytes[..cut]).unwrap();
+        let (driver, torn) = Driver::open_file(quiet.clone(), &cut_path).unwrap();
+        if cut == last {
+            // The cut falls between records: a clean file.
+            assert_eq!(torn, None);
+        } else {
+            let torn = torn.unwrap_or_else(|| panic!("no torn tail reported at {cut}"));
+            assert_eq!(torn.offset, last as u64, "cut at {cut}");
+            assert_eq!(torn.dropped_bytes, (cut - last) as u64, "cut at {cut}");
+            if cut == last + FRAME_HEADER_LEN {
+                // Only the frame header made it.
+                assert!(torn.reason.contains("runs past"), "{}", torn.reason);
+            }
+        }
+        assert_eq!(
+            encoded(&Fsm::restore(driver.snapshot().unwrap())),
+            expected,
+            "cut at {cut}"
+        );
+        if cut + 1 < bytes.len() {
+            driver.shutdown().unwrap();
+            assert_eq!(std::fs::metadata(&cut_path).unwrap().len(), last as u64);
+        } else {
+            // The driver on the last cut still works, and what it writes survives.
+            let token = driver.claim(&key(42), "unit/42", minute).unwrap();
+            assert!(token.is_some());
+            driver.shutdown().unwrap();
+            let (driver, torn) = Driver::open_file(quiet.clone(), &cut_path).unwrap();
+            assert_eq!(torn, None);
+            assert_eq!(driver.holder(&key(42)).unwrap().as_deref(), Some("unit/42"));
+        }
+    }
+
+    // Only the file header: an empty, clean log.
+    std::fs::write(&cut_path, FILE_HEADER).unwrap();
+    let (driver, torn) = Driver::open_file(quiet, &cut_path).unwrap();
+    assert_eq!(torn, None);
+    assert_eq!(driver.snapshot().unwrap(), Fsm::new().snapshot());
+}
+
+#[test]
+fn a_record_that_does_not_decode_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leases.log");
+    {
+        let (mut log, _) = FileLog::open(&path).unwrap();
+        let batch = Batch::new(1, vec![Op::claim(key(1), "unit/1", ms(1_000))]);
+        log.append(&batch.encode().unwrap()).unwrap();
+        log.append(b"not a batch").unwrap();
+    }
+    match Driver::open_file(config(), &path) {
+        Err(DriverError::Decode { index: 1, .. }) => {}
+        other => panic!("expected a decode error for record 1, got {other:?}"),
+    }
+}
+
+/// A memory log that takes `delay` per append.
+struct SlowLog {
+    inner: MemoryLog,
+    delay: Duration,
+}
+
+impl Log for SlowLog {
+    fn append(&mut self, record: &[u8]) -> io::Result<()> {
+        thread::sleep(self.delay);
+        self.inner.append(record)
+    }
+
+    fn records(&self) -> usize {
+        self.inner.records()
+    }
+}
+
+/// Nothing is cut on its own: batches every 10 s.
+fn slow_config() -> Config {
+    Config {
+        batch_interval: Duration::from_secs(10),
+        clock_interval: Duration::from_secs(10),
+        max_batch_ops: 5_000,
+        claim_deadline: Duration::from_secs(30),
+        extend_deadline: Duration::from_secs(30),
+        admin_deadline: Duration::from_secs(30),
+        ..config()
+    }
+}
+
+#[test]
+fn shutdown_answers_every_queued_request_shed() {
+    let driver = Driver::in_memory(slow_config()).unwrap();
+    let pending: Vec<Pending> = (0..3_000)
+        .map(|i| match i % 3 {
+            0 => driver.submit(Op::claim(key(i % 700), format!("unit/{i}"), ms(5_000))),
+            1 => driver.submit(Op::extend(key(i % 700), "unit/1", ms(5_000))),
+            _ => driver.submit(Op::pin(key(i % 700), "machine-1")),
+        })
+        .collect();
+    let started = Instant::now();
+    let fsm = driver.shutdown().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(fsm.is_empty());
+    for p in pending {
+        assert_eq!(p.result(), Err(RequestError::Shed));
+    }
+}
+
+#[test]
+fn shutdown_lets_in_flight_batches_reach_the_log() {
+    let log = SlowLog {
+        inner: MemoryLog::new(),
+        delay: ms(100),
+    };
+    let driver = Driver::start(slow_config(), log, Fsm::new(), 1).unwrap();
+    // Singular requests are cut at once: four batches fill the in-flight window...
+    let singular: Vec<Pending> = (0..4)
+        .map(|i| {
+            let key = Key::new(SINGULAR_NAMESPACE, "controller", format!("job-{i}"));
+            driver.submit(Op::claim(key, "controller/0", ms(60_000)))
+        })
+        .collect();
+    // ...and these wait in the queue.
+    let queued: Vec<Pending> = (0..100)
+        .map(|i| driver.submit(Op::claim(key(i), "unit/0", ms(60_000))))
+        .collect();
+    let fsm = driver.shutdown().unwrap();
+    for p in singular {
+        assert!(matches!(p.result(), Ok(Some(_))));
+    }
+    for p in queued {
+        assert_eq!(p.wait(), Outcome::Shed);
+    }
+    assert_eq!(fsm.len(), 4);
+}
+
+#[test]
+fn dropping_the_last_handle_shuts_down_and_answers() {
+    let driver = Driver::in_memory(slow_config()).unwrap();
+    let other = driver.clone();
+    let pending = driver.submit(Op::claim(key(1), "unit/1", ms(1_000)));
+    drop(driver);
+    assert!(!other.is_stopped());
+    drop(other);
+    assert_eq!(pending.result(), Err(RequestError::Shed));
+}
+
+#[test]
+fn wait_until_released_wakes_on_revoke_and_times_out() {
+    let driver = Driver::in_memory(config()).unwrap();
+    let k = key(1);
+    // Free: at once.
+    assert!(driver.wait_until_released(&k, Duration::ZERO));
+    driver.claim(&k, "unit/0", Duration::from_secs(60)).unwrap();
+    // Held: times out.
+    let started = Instant::now();
+    assert!(!driver.wait_until_released(&k, ms(100)));
+    assert!(started.elapsed() >= ms(100));
+
+    let revoker = {
+        let driver = driver.clone();
+        let k = k.clone();
+        thread::spawn(move || {
+            thread::sleep(ms(150));
+            driver.revoke(&k, "unit/0").unwrap();
+        })
+    };
+    let started = Instant::now();
+    assert!(driver.wait_until_released(&k, Duration::from_secs(10)));
+    let waited = started.elapsed();
+    assert!(waited >= ms(140), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    revoker.join().unwrap();
+    assert_eq!(driver.holder(&k).unwrap(), None);
+
+    // A handover releases the old holder; an expiry does too.
+    driver.claim(&k, "unit/1", Duration::from_secs(60)).unwrap();
+    let waiter = {
+        let driver = driver.clone();
+        let k = k.clone();
+        thread::spawn(move || driver.wait_until_released(&k, Duration::from_secs(10)))
+    };
+    thread::sleep(ms(50));
+    driver
+        .handover(&k, "unit/1", "unit/2", Duration::from_secs(60))
+        .unwrap();
+    assert!(waiter.join().unwrap());
+
+    let short = key(2);
+    driver.claim(&short, "unit/3", ms(200)).unwrap();
+    assert!(driver.wait_until_released(&short, Duration::from_secs(5)));
+
+    // A waiter is told false when the driver stops under it.
+    let waiter = {
+        let driver = driver.clone();
+        let k = k.clone();
+        thread::spawn(move || driver.wait_until_released(&k, Duration::from_secs(30)))
+    };
+    thread::sleep(ms(50));
+    let started = Instant::now();
+    driver.shutdown().unwrap();
+    assert!(!waiter.join().unwrap());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn calls_after_shutdown_answer_stopped() {
+    let driver = Driver::in_memory(config()).unwrap();
+    let other = driver.clone();
+    let k = key(1);
+    other.claim(&k, "unit/0", ms(60_000)).unwrap();
+    let fsm = driver.shutdown().unwrap();
+    assert_eq!(fsm.holder(&k), Some("unit/0"));
+
+    assert!(other.is_stopped());
+    let d = ms(1_000);
+    assert_eq!(other.claim(&k, "unit/1", d), Err(RequestError::Stopped));
+    assert_eq!(other.extend(&k, "unit/0", d), Err(RequestError::Stopped));
+    assert_eq!(other.revoke(&k, "unit/0"), Err(RequestError::Stopped));
+    assert_eq!(
+        other.pin(&k, "m", Some(d), Some("why")),
+        Err(RequestError::Stopped)
+    );
+    assert_eq!(other.unpin(&k, "m"), Err(RequestError::Stopped));
+    assert_eq!(
+        other.handover(&k, "unit/0", "unit/1", d),
+        Err(RequestError::Stopped)
+    );
+    assert_eq!(
+        other.submit(Op::claim(k.clone(), "unit/1", d)).result(),
+        Err(RequestError::Stopped)
+    );
+    assert_eq!(
+        other.submit(Op::claim(k.clone(), "unit/1", d)).wait(),
+        Outcome::Shed
+    );
+    assert!(!other.wait_until_released(&k, Duration::from_secs(10)));
+    assert!(matches!(other.leases(), Err(RequestError::Stopped)));
+    assert!(matches!(other.metrics(), Err(RequestError::Stopped)));
+    assert!(matches!(other.snapshot(), Err(RequestError::Stopped)));
+    assert!(matches!(other.holder(&k), Err(RequestError::Stopped)));
+    assert!(matches!(other.shutdown(), Err(DriverError::Stopped)));
+}
+
+#[test]
+fn blocking_helpers_map_outcomes() {
+    let driver = Driver::in_memory(config()).unwrap();
+    let k = key(1);
+    let d = Duration::from_secs(60);
+    let token = driver.claim(&k, "unit/0", d).unwrap().unwrap();
+    assert_eq!(
+        driver.claim(&k, "unit/1", d),
+        Err(RequestError::Lease(LeaseError::Held {
+            holder: Arc::from("unit/0")
+        }))
+    );
+    assert_eq!(driver.extend(&k, "unit/0", d), Ok(Some(token)));
+    assert_eq!(
+        driver.extend(&k, "unit/1", d),
+        Err(RequestError::Lease(LeaseError::Invalid))
+    );
+    assert!(matches!(
+        driver.claim(&k, "", d),
+        Err(RequestError::Rejected(e)) if e.field == "holder"
+    ));
+    driver.pin(&k, "machine-0", None, Some("upgrade")).unwrap();
+    let leases = driver.leases().unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!(leases[0].pinned_by, ["machine-0"]);
+    driver.unpin(&k, "machine-0").unwrap();
+    let next = driver.handover(&k, "unit/0", "unit/1", d).unwrap().unwrap();
+    assert!(next > token);
+    assert!(driver.metrics().unwrap().batches >= 1);
+    let fsm = driver.shutdown().unwrap();
+    assert_eq!(fsm.holder(&k), Some("unit/1"));
+}
+
+/// A memory log whose appends fail while `failing` is set.
+struct FlakyLog {
+    inner: MemoryLog,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Log for FlakyLog {
+    fn append(&mut self, record: &[u8]) -> io::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(io::Error::other("disk on fire"));
+        }
+        self.inner.append(record)
+    }
+
+    fn records(&self) -> usize {
+        self.inner.records()
+    }
+}
+
+#[test]
+fn a_failed_append_answers_aborted_and_the_driver_carries_on() {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let log = FlakyLog {
+        inner: MemoryLog::new(),
+        failing: Arc::clone(&failing),
+    };
+    let driver = Driver::start(config(), log, Fsm::new(), 1).unwrap();
+    let d = ms(60_000);
+    assert_eq!(
+        driver.claim(&key(1), "unit/1", d),
+        Err(RequestError::Aborted)
+    );
+    assert_eq!(driver.holder(&key(1)).unwrap(), None);
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(driver.claim(&key(1), "unit/1", d).unwrap().is_some());
+    let m = driver.metrics().unwrap();
+    assert!(m.abandoned >= 1 && m.aborted >= 1);
+    assert_eq!(driver.shutdown().unwrap().holder(&key(1)), Some("unit/1"));
+}
+
+#[test]
+fn a_panicking_read_panics_its_caller_and_the_driver_carries_on() {
+    let driver = Driver::in_memory(config()).unwrap();
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        driver.inspect(|_engine| -> usize { panic!("a read that panics") })
+    }));
+    assert!(read.is_err());
+    assert!(
+        driver
+            .claim(&key(1), "unit/1", ms(60_000))
+            .unwrap()
+            .is_some()
+    );
+    let depth = driver
+        .inspect(|engine| engine.queue_depth(leasehold::Lane::Claim))
+        .unwrap();
+    assert_eq!(depth, 0);
+    driver.shutdown().unwrap();
+}
+
+// Handles can be shared and sent between threads; so can pending answers.
+const _: () = {
+    const fn shared<T: Send + Sync + Clone + 'static>() {}
+    const fn sendable<T: Send + 'static>() {}
+    shared::<Driver>();
+    sendable::<Pending>();
+    sendable::<DriverError>();
+    shared::<RequestError>();
+};
+
+/// The same, as a test that shows up in the list.
+#[test]
+fn handles_are_send_sync_clone() {
+    fn shared<T: Send + Sync + Clone + 'static>() {}
+    fn sendable<T: Send + 'static>() {}
+    shared::<Driver>();
+    sendable::<Pending>();
+    sendable::<DriverError>();
+    shared::<RequestError>();
+}
