@@ -534,7 +534,6 @@ impl Engine {
             })
             .collect();
         let seq = self.next_seq;
-        self.next_seq += 1;
         let batch = Batch::new(seq, ops);
         let bytes = match batch.encode() {
             Ok(bytes) => bytes,
@@ -547,12 +546,17 @@ impl Engine {
                 return;
             }
         };
+        self.next_seq += 1;
         self.metrics.batches += 1;
         self.metrics.batch_ops += batch.ops.len() as u64;
         self.metrics.batch_bytes += bytes.len() as u64;
         let len = bytes.len();
         let op_count = batch.ops.len();
-        self.outputs.push_back(Output::Append(Append { seq, bytes, ops: op_count }));
+        self.outputs.push_back(Output::Append(Append {
+            seq,
+            bytes,
+            ops: op_count,
+        }));
         self.in_flight.push_back(InFlight {
             seq,
             batch,
@@ -571,13 +575,19 @@ impl Engine {
     }
 
     fn mark(&mut self, seq: u64, state: Settle) -> Result<(), EngineError> {
-        let f = self
+        // In-flight batches are numbered consecutively from the front.
+        let index = self
             .in_flight
-            .iter_mut()
-            .find(|f| f.seq == seq && f.state == Settle::Pending)
-            .ok_or(EngineError::UnknownBatch(seq))?;
-        f.state = state;
-        Ok(())
+            .front()
+            .and_then(|front| seq.checked_sub(front.seq))
+            .and_then(|i| usize::try_from(i).ok());
+        match index.and_then(|i| self.in_flight.get_mut(i)) {
+            Some(f) if f.seq == seq && f.state == Settle::Pending => {
+                f.state = state;
+                Ok(())
+            }
+            _ => Err(EngineError::UnknownBatch(seq)),
+        }
     }
 
     /// Applies or aborts settled batches in log order.

@@ -225,11 +225,13 @@ impl Tracker {
             leases: Vec::new(),
             outputs: VecDeque::new(),
             next_id: 1,
+            // Waits of at least 1 ms, so a zero setting cannot make a caller spin on
+            // one timeout (a zero duration still reaches the engine, which rejects it).
             settings: Settings {
                 duration_ms: millis(config.duration),
-                renew_after_ms: millis(config.renew_after),
-                retry_delay_ms: millis(config.retry_delay),
-                claim_backoff_ms: millis(config.claim_backoff),
+                renew_after_ms: millis(config.renew_after).max(1),
+                retry_delay_ms: millis(config.retry_delay).max(1),
+                claim_backoff_ms: millis(config.claim_backoff).max(1),
                 extend_retries: config.extend_retries,
             },
         }
@@ -515,7 +517,7 @@ impl Tracker {
         match l.phase {
             // Answers can be lost on the way (a partition): after a whole duration
             // without one, the request is given up.
-            Phase::Claiming | Phase::Releasing => plus(l.sent, self.settings.duration_ms),
+            Phase::Claiming | Phase::Releasing => plus(l.sent, self.patience()),
             Phase::Leading if l.pending != 0 => l.expiry,
             Phase::Leading => l.at.min(l.expiry),
             Phase::Waiting => l.at,
@@ -542,7 +544,7 @@ impl Tracker {
                     self.remove(i);
                     continue;
                 }
-                Phase::Leading if now >= l.expiry && l.token == u64::MAX => self.depose(i, now),
+                Phase::Leading if now >= l.expiry => self.depose(i, now),
                 Phase::Leading => self.extend(i, now),
                 Phase::Waiting => self.claim(i, now),
             }
@@ -603,9 +605,15 @@ impl Tracker {
         l.at = Time::MAX;
     }
 
+    /// How long to wait for news (an answer, a release) before acting anyway: the
+    /// duration, at least 1 ms.
+    fn patience(&self) -> u64 {
+        self.settings.duration_ms.max(1)
+    }
+
     /// Lease `i` waits for a release, with the fallback claim a duration from `now`.
     fn wait(&mut self, i: usize, now: Time) {
-        let d = self.settings.duration_ms;
+        let d = self.patience();
         let l = &mut self.leases[i];
         l.phase = Phase::Waiting;
         l.pending = 0;

@@ -84,7 +84,7 @@ proptest! {
         let mut answers: HashMap<u64, Vec<Outcome>> = HashMap::new();
         let mut tags: HashMap<u64, u64> = HashMap::new();
         let mut next_tag = 1_000;
-        let mut drain = |engine: &mut Engine, log: &mut VecDeque<u64>, appended: &mut HashMap<u64, Batch>, answers: &mut HashMap<u64, Vec<Outcome>>| loop {
+        let drain = |engine: &mut Engine, log: &mut VecDeque<u64>, appended: &mut HashMap<u64, Batch>, answers: &mut HashMap<u64, Vec<Outcome>>| loop {
             match engine.poll_output() {
                 Output::Append(a) => {
                     log.push_back(a.seq);

@@ -938,3 +938,92 @@ fn submitted_operations_carry_the_holder_and_duration() {
             if *op == Op::claim(k.clone(), "a/0", Duration::from_secs(8))
     ));
 }
+
+#[test]
+fn a_grant_answered_after_its_duration_is_not_trusted() {
+    let k = key("x");
+    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    t.track(at(0), k.clone());
+    let id = submitted(&drain(&mut t).0, "claim", &k);
+    t.handle_answer(at(60_000), id, &Outcome::Applied(Ok(Some(1))));
+    let (outs, _) = drain(&mut t);
+    assert!(
+        !outs
+            .iter()
+            .any(|o| matches!(o, TrackerOutput::Elected { .. })),
+        "{outs:?}"
+    );
+    // Claimed again instead: the engine turns it into an extension if still held.
+    let again = submitted(&outs, "claim", &k);
+    t.handle_answer(at(60_100), again, &Outcome::Applied(Ok(Some(1))));
+    let (outs, _) = drain(&mut t);
+    assert_eq!(
+        outs,
+        vec![TrackerOutput::Elected {
+            key: k.clone(),
+            token: 1
+        }]
+    );
+    assert_eq!(t.leader_expiry(&k), Some(at(120_000)));
+}
+
+#[test]
+fn a_release_seen_while_claiming_is_not_lost() {
+    let k = key("x");
+    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    t.track(at(0), k.clone());
+    let id = submitted(&drain(&mut t).0, "claim", &k);
+    // The release overtook the claim's answer, which still says Held: claim again.
+    let revoked = Event::Revoked {
+        key: k.clone(),
+        holder: "b/0".into(),
+        token: 2,
+    };
+    t.handle_event(at(50), &revoked);
+    assert!(
+        drain(&mut t).0.is_empty(),
+        "the claim in flight decides first"
+    );
+    let held = Outcome::Applied(Err(LeaseError::Held {
+        holder: "b/0".into(),
+    }));
+    t.handle_answer(at(100), id, &held);
+    let (outs, _) = drain(&mut t);
+    let id = submitted(&outs, "claim", &k);
+    // Held again (someone else won the release): now it waits.
+    t.handle_answer(at(200), id, &held);
+    let (outs, wake) = drain(&mut t);
+    assert!(outs.is_empty());
+    assert_eq!(wake, at(60_200));
+    // News of a grant to this very holder (its answer lost): claim to confirm.
+    let mine = Event::Claimed {
+        key: k.clone(),
+        holder: "a/0".into(),
+        token: 3,
+        expiry: at(60_000),
+    };
+    t.handle_event(at(300), &mine);
+    submitted(&drain(&mut t).0, "claim", &k);
+}
+
+#[test]
+fn zero_delays_still_move_time_forward() {
+    let k = key("x");
+    let config = TrackerConfig {
+        renew_after: Duration::ZERO,
+        retry_delay: Duration::ZERO,
+        claim_backoff: Duration::ZERO,
+        ..TrackerConfig::default()
+    };
+    let mut t = Tracker::new("a/0", config);
+    t.track(at(0), k.clone());
+    let id = submitted(&drain(&mut t).0, "claim", &k);
+    t.handle_answer(at(100), id, &Outcome::Shed);
+    let (_, wake) = drain(&mut t);
+    assert!(wake > at(100));
+    t.handle_timeout(wake);
+    let id = submitted(&drain(&mut t).0, "claim", &k);
+    t.handle_answer(wake, id, &Outcome::Applied(Ok(Some(1))));
+    let (_, renew) = drain(&mut t);
+    assert!(renew > wake);
+}

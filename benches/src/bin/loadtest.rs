@@ -97,8 +97,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let names: Vec<&str> =
-        if args.scenario == "all" { SCENARIOS.to_vec() } else { args.scenario.split(',').map(str::trim).collect() };
+    let names: Vec<&str> = if args.scenario == "all" {
+        SCENARIOS.to_vec()
+    } else {
+        args.scenario.split(',').map(str::trim).collect()
+    };
     let modes: &[Mode] = match args.mode.as_str() {
         "batched" => &[Mode::Batched],
         "per-op" => &[Mode::PerOp],
@@ -122,7 +125,12 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
-    let preset = Scenario::named(name).ok_or_else(|| format!("unknown scenario `{name}` (known: {})", SCENARIOS.join(", ")))?;
+    let preset = Scenario::named(name).ok_or_else(|| {
+        format!(
+            "unknown scenario `{name}` (known: {})",
+            SCENARIOS.join(", ")
+        )
+    })?;
     let mut params = preset.params.clone();
     params.mode = mode;
     params.seed = args.seed;
@@ -130,11 +138,17 @@ fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
         params.seconds = s;
     }
     for kv in &args.set {
-        let (k, v) = kv.split_once('=').ok_or_else(|| format!("--set {kv}: expected NAME=VALUE"))?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--set {kv}: expected NAME=VALUE"))?;
         params.set(k.trim(), v.trim()).map_err(|e| e.to_string())?;
     }
     let seconds = params.seconds;
-    eprintln!("{name} ({}): building {} holders…", mode.name(), (params.leases + params.singular) * params.units);
+    eprintln!(
+        "{name} ({}): building {} holders…",
+        mode.name(),
+        (params.leases + params.singular) * params.units
+    );
     let started = Instant::now();
     let mut sim = Simulation::new(name, params).map_err(|e| e.to_string())?;
     let mut last_report = Instant::now();
@@ -161,7 +175,11 @@ fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
     let stats = sim.stats();
     let state_bytes_per_lease = state_bytes_per_lease(&sim);
     Ok(Row {
-        speed: if wall > 0.0 { stats.sim_seconds / wall } else { 0.0 },
+        speed: if wall > 0.0 {
+            stats.sim_seconds / wall
+        } else {
+            0.0
+        },
         stats,
         wall_seconds: wall,
         peak_rss_bytes: peak_rss_bytes(),
@@ -196,8 +214,22 @@ fn peak_rss_bytes() -> u64 {
 fn print_table(rows: &[Row]) {
     let mut out = String::new();
     let header = [
-        "scenario", "mode", "leases", "sim s", "wall s", "entries/s", "B/op", "ext ok %", "shed", "deadline",
-        "singular ok", "leader chg", "spurious", "p50 ms", "p99 ms", "violations",
+        "scenario",
+        "mode",
+        "leases",
+        "sim s",
+        "wall s",
+        "entries/s",
+        "B/op",
+        "ext ok %",
+        "shed",
+        "deadline",
+        "singular ok",
+        "leader chg",
+        "spurious",
+        "p50 ms",
+        "p99 ms",
+        "violations",
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_owned()).collect()];
     for r in rows {
@@ -221,15 +253,24 @@ fn print_table(rows: &[Row]) {
             s.invariant_violations.to_string(),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len()).map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
     for row in &table {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(v, w)| format!("{v:>w$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:>w$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
     for r in rows {
         if let Some(v) = &r.stats.violation {
-            out.push_str(&format!("{} ({}): INVARIANT BROKEN: {v}\n", r.stats.scenario, r.stats.mode));
+            out.push_str(&format!(
+                "{} ({}): INVARIANT BROKEN: {v}\n",
+                r.stats.scenario, r.stats.mode
+            ));
         }
     }
     let _ = std::io::stdout().write_all(out.as_bytes());

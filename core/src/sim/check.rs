@@ -37,28 +37,62 @@ impl Checker {
     /// A checker for `leases` leases, numbered from 0.
     #[must_use]
     pub fn new(leases: usize) -> Checker {
-        Checker { leases: vec![Seen::default(); leases], max_token: 0 }
+        Checker {
+            leases: vec![Seen::default(); leases],
+            max_token: 0,
+        }
     }
 
     /// Checks one event of lease `lease` (holder unit `unit`), applied by batch `batch`
     /// at log time `now`.
-    pub fn check(&mut self, batch: u64, now: Time, lease: usize, unit: Option<u8>, event: &Event) -> Result<(), Violation> {
-        let fail = |what: String| Err(Violation { batch, at: now, what });
+    pub fn check(
+        &mut self,
+        batch: u64,
+        now: Time,
+        lease: usize,
+        unit: Option<u8>,
+        event: &Event,
+    ) -> Result<(), Violation> {
+        let fail = |what: String| {
+            Err(Violation {
+                batch,
+                at: now,
+                what,
+            })
+        };
         let Some(seen) = self.leases.get_mut(lease) else {
             return fail(format!("an event names unknown lease {}", event.key()));
         };
         match event {
-            Event::Claimed { key, holder, token, expiry } => {
+            Event::Claimed {
+                key,
+                holder,
+                token,
+                expiry,
+            } => {
                 if let Some(u) = seen.unit {
                     return fail(format!("{key} granted to {holder} while unit {u} holds it"));
                 }
                 if *token <= self.max_token {
-                    return fail(format!("{key} granted with token {token}, not above {}", self.max_token));
+                    return fail(format!(
+                        "{key} granted with token {token}, not above {}",
+                        self.max_token
+                    ));
                 }
                 self.max_token = *token;
-                *seen = Seen { unit, token: *token, expiry: *expiry, pins: seen.pins };
+                *seen = Seen {
+                    unit,
+                    token: *token,
+                    expiry: *expiry,
+                    pins: seen.pins,
+                };
             }
-            Event::Extended { key, holder, expiry, .. } => {
+            Event::Extended {
+                key,
+                holder,
+                expiry,
+                ..
+            } => {
                 if seen.unit.is_none() || seen.unit != unit {
                     return fail(format!("{key} extended by {holder}, who does not hold it"));
                 }
@@ -72,7 +106,10 @@ impl Checker {
                     return fail(format!("{key} expired from {holder}, who did not hold it"));
                 }
                 if seen.expiry >= now {
-                    return fail(format!("{key} taken from {holder} at {now}, before its expiry {}", seen.expiry));
+                    return fail(format!(
+                        "{key} taken from {holder} at {now}, before its expiry {}",
+                        seen.expiry
+                    ));
                 }
                 if seen.pins > 0 {
                     return fail(format!("{key} expired while pinned"));
@@ -82,7 +119,10 @@ impl Checker {
             Event::Revoked { .. } => seen.unit = None,
             Event::HandedOver { key, token, .. } => {
                 if *token <= self.max_token {
-                    return fail(format!("{key} handed over with token {token}, not above {}", self.max_token));
+                    return fail(format!(
+                        "{key} handed over with token {token}, not above {}",
+                        self.max_token
+                    ));
                 }
                 self.max_token = *token;
                 seen.unit = unit;

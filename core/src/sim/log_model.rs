@@ -16,7 +16,12 @@ pub(crate) struct LogQueue {
 
 impl LogQueue {
     pub fn new(model: LogModel, mode: Mode) -> LogQueue {
-        LogQueue { model, mode, busy_until_us: 0, pending: VecDeque::new() }
+        LogQueue {
+            model,
+            mode,
+            busy_until_us: 0,
+            pending: VecDeque::new(),
+        }
     }
 
     /// How many log entries a batch of `ops` operations costs: one, or one per
@@ -30,14 +35,23 @@ impl LogQueue {
 
     /// Appends batch `seq` at `now`; returns when it will commit.
     pub fn append(&mut self, now: Time, seq: u64, ops: usize, bytes: usize) -> Time {
-        let per_sec = |count: u64, rate: u64| if rate == 0 { 0 } else { count.saturating_mul(1_000_000) / rate };
+        let per_sec = |count: u64, rate: u64| {
+            count
+                .saturating_mul(1_000_000)
+                .checked_div(rate)
+                .unwrap_or(0)
+        };
         let service = per_sec(self.entries(ops), self.model.entries_per_sec)
             .max(per_sec(ops as u64, self.model.ops_per_sec))
             .max(per_sec(bytes as u64, self.model.bytes_per_sec));
         let start = self.busy_until_us.max(now.as_millis() * 1_000);
         self.busy_until_us = start + service;
-        let done = Time::from_millis(self.busy_until_us.div_ceil(1_000) + self.model.commit_latency_ms);
-        let at = self.pending.back().map_or(done, |&(last, _)| done.max(last));
+        let done =
+            Time::from_millis(self.busy_until_us.div_ceil(1_000) + self.model.commit_latency_ms);
+        let at = self
+            .pending
+            .back()
+            .map_or(done, |&(last, _)| done.max(last));
         self.pending.push_back((at, seq));
         at
     }

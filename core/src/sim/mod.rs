@@ -141,7 +141,9 @@ pub struct Simulation {
 #[non_exhaustive]
 pub enum SimError {
     /// No scenario has that name.
-    #[error("unknown scenario `{0}` (known: ps45, claimer-abuse, staged-overload, restart-herd, series-upgrade, fencing-race, million)")]
+    #[error(
+        "unknown scenario `{0}` (known: ps45, claimer-abuse, staged-overload, restart-herd, series-upgrade, fencing-race, million)"
+    )]
     UnknownScenario(String),
     /// A parameter is impossible.
     #[error(transparent)]
@@ -152,12 +154,15 @@ impl Simulation {
     /// A run of the scenario named `scenario` with `params` (start from
     /// `Scenario::named(..).params` and override what you need).
     pub fn new(scenario: &str, params: Params) -> Result<Simulation, SimError> {
-        let preset = Scenario::named(scenario).ok_or_else(|| SimError::UnknownScenario(scenario.to_owned()))?;
+        let preset = Scenario::named(scenario)
+            .ok_or_else(|| SimError::UnknownScenario(scenario.to_owned()))?;
         params.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
         let script = preset.script(&params, &mut rng);
         let total = params.leases + params.singular;
-        let models: Vec<Arc<str>> = (0..params.models).map(|m| Arc::from(model_uuid(params.seed, m))).collect();
+        let models: Vec<Arc<str>> = (0..params.models)
+            .map(|m| Arc::from(model_uuid(params.seed, m)))
+            .collect();
         let controller: Arc<str> = Arc::from(model_uuid(params.seed, usize::MAX));
         let leadership: Arc<str> = Arc::from(LEADERSHIP_NAMESPACE);
         let singular: Arc<str> = Arc::from(SINGULAR_NAMESPACE);
@@ -166,7 +171,11 @@ impl Simulation {
         for i in 0..total {
             let name = lease_name(i, params.leases);
             let key = if i < params.leases {
-                Key::new(leadership.clone(), models[i % models.len()].clone(), name.as_str())
+                Key::new(
+                    leadership.clone(),
+                    models[i % models.len()].clone(),
+                    name.as_str(),
+                )
             } else {
                 Key::new(singular.clone(), controller.clone(), name.as_str())
             };
@@ -175,10 +184,11 @@ impl Simulation {
             }
             keys.push(key);
         }
-        let engine = Engine::new(params.engine_config(), Time::ZERO).map_err(|e| ParamError::Invalid {
-            name: e.field.to_owned(),
-            problem: e.problem,
-        })?;
+        let engine =
+            Engine::new(params.engine_config(), Time::ZERO).map_err(|e| ParamError::Invalid {
+                name: e.field.to_owned(),
+                problem: e.problem,
+            })?;
         let tracker_config = TrackerConfig {
             duration: Duration::from_millis(params.duration_ms),
             renew_after: Duration::from_millis(params.renew_ms),
@@ -196,7 +206,11 @@ impl Simulation {
             holders: vec![Holder::new(); total * params.units],
             checker: Checker::new(total),
             last_unit: vec![NO_UNIT; total],
-            fenced: if preset.name == "fencing-race" { vec![0; total] } else { Vec::new() },
+            fenced: if preset.name == "fencing-race" {
+                vec![0; total]
+            } else {
+                Vec::new()
+            },
             pinned: vec![false; total],
             singular_config: tracker_config.clone(),
             tracker_config,
@@ -285,16 +299,29 @@ impl Simulation {
         s.sim_seconds = self.now.as_millis() as f64 / 1000.0;
         s.p50_latency_ms = m.latency_percentile(0.5);
         s.p99_latency_ms = m.latency_percentile(0.99);
-        s.bytes_per_op = if s.ops == 0 { 0.0 } else { s.log_bytes as f64 / s.ops as f64 };
-        s.entries_per_second = if s.sim_seconds > 0.0 { s.log_entries as f64 / s.sim_seconds } else { 0.0 };
-        s.violation = self.violation.as_ref().map(|v| format!("batch {} at {}: {}", v.batch, v.at, v.what));
+        s.bytes_per_op = if s.ops == 0 {
+            0.0
+        } else {
+            s.log_bytes as f64 / s.ops as f64
+        };
+        s.entries_per_second = if s.sim_seconds > 0.0 {
+            s.log_entries as f64 / s.sim_seconds
+        } else {
+            0.0
+        };
+        s.violation = self
+            .violation
+            .as_ref()
+            .map(|v| format!("batch {} at {}: {}", v.batch, v.at, v.what));
         s
     }
 
     /// Whether a holder (lease `lease`, unit `unit`) is running and connected.
     #[must_use]
     pub fn holder_up(&self, lease: usize, unit: usize) -> bool {
-        self.holders.get(lease * self.params.units + unit).is_some_and(|h| self.healthy(h))
+        self.holders
+            .get(lease * self.params.units + unit)
+            .is_some_and(|h| self.healthy(h))
     }
 
     // ---- driving -----------------------------------------------------------------
@@ -338,7 +365,15 @@ impl Simulation {
     /// Submits an operator's request (revoke, pin, unpin, handover...) now.
     pub fn operator(&mut self, op: Op) -> Ticket {
         let ticket = self.engine.handle_request(self.now, op);
-        self.routes.insert(ticket.0, Route { holder: OPERATOR, id: RequestId(0), kind: Kind::Other, singular: false });
+        self.routes.insert(
+            ticket.0,
+            Route {
+                holder: OPERATOR,
+                id: RequestId(0),
+                kind: Kind::Other,
+                singular: false,
+            },
+        );
         self.pump();
         ticket
     }
@@ -458,7 +493,9 @@ impl Simulation {
     /// its next wake-up.
     fn drain_holder(&mut self, h: usize) {
         loop {
-            let Some(tracker) = self.holders[h].tracker.as_mut() else { return };
+            let Some(tracker) = self.holders[h].tracker.as_mut() else {
+                return;
+            };
             match tracker.poll_output() {
                 TrackerOutput::Submit { id, op } => self.submit(h, id, op),
                 TrackerOutput::Elected { token, .. } => {
@@ -484,7 +521,10 @@ impl Simulation {
             return;
         }
         holder.wake = t;
-        self.wakeups.entry(t.max(self.now)).or_default().push(h as u32);
+        self.wakeups
+            .entry(t.max(self.now))
+            .or_default()
+            .push(h as u32);
     }
 
     fn submit(&mut self, h: usize, id: RequestId, op: Op) {
@@ -503,19 +543,36 @@ impl Simulation {
         } else {
             self.engine.handle_request(self.now, op).0
         };
-        let route = Route { holder: h as u32, id, kind, singular };
+        let route = Route {
+            holder: h as u32,
+            id,
+            kind,
+            singular,
+        };
         self.routes.insert(ticket, route);
+        // A connected client of the batching engine waits for its definitive answer. A
+        // request lost on the way, or sent to a store that only writes (per-op mode),
+        // is given up on by its client: the timeout leaves it unknown whether it applied.
+        let lost = ticket >= 1 << 62;
+        if !lost && self.params.mode == Mode::Batched {
+            return;
+        }
         let deadline = match kind {
             Kind::Claim => self.params.engine.claim_deadline,
             _ => self.params.engine.extend_deadline,
         };
-        self.client_timeouts.push_back((self.now + deadline + Duration::from_secs(1), ticket));
+        self.client_timeouts
+            .push_back((self.now + deadline + Duration::from_secs(1), ticket));
     }
 
     /// Answers `DeadlineExceeded`, on the client's side, to requests nobody answered in
     /// time (lost in a partition, or stuck behind a log backlog).
     fn time_out_clients(&mut self) {
-        while self.client_timeouts.front().is_some_and(|(t, _)| *t <= self.now) {
+        while self
+            .client_timeouts
+            .front()
+            .is_some_and(|(t, _)| *t <= self.now)
+        {
             let (_, ticket) = self.client_timeouts.pop_front().expect("front exists");
             if let Some(route) = self.routes.remove(&ticket) {
                 self.deliver(route, &Outcome::DeadlineExceeded);
@@ -584,7 +641,9 @@ impl Simulation {
     }
 
     fn on_event(&mut self, e: &Event) {
-        let Some(lease) = self.lease_index(e.key()) else { return };
+        let Some(lease) = self.lease_index(e.key()) else {
+            return;
+        };
         let unit = e.holder().and_then(|h| unit_of(h));
         let g = self.engine.fsm().global_time();
         if let Err(v) = self.checker.check(self.committing, g, lease, unit, e) {
@@ -660,13 +719,21 @@ impl Simulation {
     fn lease_index(&self, key: &Key) -> Option<usize> {
         let (_, n) = key.lease.rsplit_once('-')?;
         let n: usize = n.parse().ok()?;
-        let i = if key.is_singular() { self.params.leases + n } else { n };
+        let i = if key.is_singular() {
+            self.params.leases + n
+        } else {
+            n
+        };
         (i < self.keys.len()).then_some(i)
     }
 
     fn start_holder(&mut self, h: usize) {
         let lease = h / self.params.units;
-        let config = if lease >= self.params.leases { &self.singular_config } else { &self.tracker_config };
+        let config = if lease >= self.params.leases {
+            &self.singular_config
+        } else {
+            &self.tracker_config
+        };
         let mut t = Tracker::new(self.holder_names[h].clone(), config.clone());
         t.track(self.now, self.keys[lease].clone());
         let holder = &mut self.holders[h];
@@ -686,7 +753,9 @@ impl Simulation {
 
     fn holders_of_machine(&self, machine: usize) -> Vec<usize> {
         let units = self.params.units;
-        (0..self.params.leases * units).filter(|&h| machine_of(h, units, MACHINES) == machine).collect()
+        (0..self.params.leases * units)
+            .filter(|&h| machine_of(h, units, MACHINES) == machine)
+            .collect()
     }
 
     fn apply(&mut self, action: Action) {
@@ -701,7 +770,11 @@ impl Simulation {
                     self.load_dropped_at = Some(self.now);
                     self.stats.recovery_ms = None;
                 } else {
-                    let first = if self.active == 0 { self.params.leases } else { self.active };
+                    let first = if self.active == 0 {
+                        self.params.leases
+                    } else {
+                        self.active
+                    };
                     // Singular leases' controllers join with the first load.
                     let mut joining: Vec<usize> = (self.active * units..n * units).collect();
                     if self.active == 0 {
@@ -723,7 +796,9 @@ impl Simulation {
             Action::Crash(h) => self.stop_holder(h),
             Action::Restart(h) => self.start_holder(h),
             Action::StopRenewing(h) => self.holders[h].stopped = true,
-            Action::Partition(h, ms) => self.holders[h].muted_until = self.now + Duration::from_millis(ms),
+            Action::Partition(h, ms) => {
+                self.holders[h].muted_until = self.now + Duration::from_millis(ms)
+            }
             Action::PauseLeader(lease, ms) => {
                 if let Some(u) = self.leader_unit(lease) {
                     let h = lease * units + u;
@@ -735,23 +810,39 @@ impl Simulation {
             Action::LeaderRestart(ms) => self.restart_leader(ms),
             Action::PinLeadersOf { machine, until_ms } => {
                 let leases: Vec<usize> = (0..self.active)
-                    .filter(|&l| self.leader_unit(l).is_some_and(|u| machine_of(l * units + u, units, MACHINES) == machine))
+                    .filter(|&l| {
+                        self.leader_unit(l)
+                            .is_some_and(|u| machine_of(l * units + u, units, MACHINES) == machine)
+                    })
                     .collect();
                 let until = self.now + Duration::from_millis(until_ms);
                 for &l in &leases {
-                    let op = Op::pin_until(self.keys[l].clone(), format!("machine-{machine}"), until, "series upgrade");
+                    let op = Op::pin_until(
+                        self.keys[l].clone(),
+                        format!("machine-{machine}"),
+                        until,
+                        "series upgrade",
+                    );
                     self.operator(op);
                 }
                 self.pinned_by_machine.insert(machine, leases);
             }
             Action::ForgetfulPin { lease, until_ms } => {
                 let until = self.now + Duration::from_millis(until_ms);
-                let op = Op::pin_until(self.keys[lease].clone(), "operator", until, "forgotten after maintenance");
+                let op = Op::pin_until(
+                    self.keys[lease].clone(),
+                    "operator",
+                    until,
+                    "forgotten after maintenance",
+                );
                 self.operator(op);
             }
             Action::UnpinMachine(machine) => {
                 for l in self.pinned_by_machine.remove(&machine).unwrap_or_default() {
-                    self.operator(Op::unpin(self.keys[l].clone(), format!("machine-{machine}")));
+                    self.operator(Op::unpin(
+                        self.keys[l].clone(),
+                        format!("machine-{machine}"),
+                    ));
                 }
             }
             Action::CrashMachine(m) => {
@@ -796,8 +887,9 @@ impl Simulation {
         self.engine = Engine::with_state(self.params.engine_config(), fsm, next_seq, now)
             .expect("the configuration was valid at the start");
         // Reconnecting: every running holder starts over at `back`.
-        let running: Vec<usize> =
-            (0..self.holders.len()).filter(|&h| self.holders[h].tracker.is_some()).collect();
+        let running: Vec<usize> = (0..self.holders.len())
+            .filter(|&h| self.holders[h].tracker.is_some())
+            .collect();
         for h in running {
             self.holders[h].tracker = None;
             self.holders[h].paused_until = back;
@@ -809,7 +901,11 @@ impl Simulation {
 
 /// The name of lease `i`: `app-{i}` for leadership leases, `singular-{j}` after them.
 fn lease_name(i: usize, leases: usize) -> String {
-    if i < leases { format!("app-{i}") } else { format!("singular-{}", i - leases) }
+    if i < leases {
+        format!("app-{i}")
+    } else {
+        format!("singular-{}", i - leases)
+    }
 }
 
 /// The unit number in a holder name `lease/unit`.
@@ -825,5 +921,9 @@ fn model_uuid(seed: u64, m: usize) -> String {
     let c: u16 = rng.random();
     let d: u16 = rng.random();
     let e: u64 = rng.random::<u64>() & 0xFFFF_FFFF_FFFF;
-    format!("{a:08x}-{b:04x}-4{:03x}-{:04x}-{e:012x}", c & 0xFFF, (d & 0x3FFF) | 0x8000)
+    format!(
+        "{a:08x}-{b:04x}-4{:03x}-{:04x}-{e:012x}",
+        c & 0xFFF,
+        (d & 0x3FFF) | 0x8000
+    )
 }

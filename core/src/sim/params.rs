@@ -52,7 +52,12 @@ impl Default for LogModel {
     /// A Raft log on ordinary disks: 5 ms to commit, 1,000 entries, 100,000 operations
     /// and 20 MB per second.
     fn default() -> LogModel {
-        LogModel { commit_latency_ms: 5, entries_per_sec: 1_000, ops_per_sec: 100_000, bytes_per_sec: 20_000_000 }
+        LogModel {
+            commit_latency_ms: 5,
+            entries_per_sec: 1_000,
+            ops_per_sec: 100_000,
+            bytes_per_sec: 20_000_000,
+        }
     }
 }
 
@@ -148,16 +153,24 @@ pub const PARAM_NAMES: &[&str] = &[
 impl Params {
     /// Sets one parameter by name from its text (`"5000"`, `"per-op"`, `"true"`).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ParamError> {
-        let invalid = |problem| ParamError::Invalid { name: name.to_owned(), problem };
+        let invalid = |problem| ParamError::Invalid {
+            name: name.to_owned(),
+            problem,
+        };
         if name == "mode" {
             self.mode = Mode::from_name(value).ok_or(invalid("must be `batched` or `per-op`"))?;
             return Ok(());
         }
         if name == "eager" {
-            self.engine.eager = value.parse().map_err(|_| invalid("must be `true` or `false`"))?;
+            self.engine.eager = value
+                .parse()
+                .map_err(|_| invalid("must be `true` or `false`"))?;
             return Ok(());
         }
-        let n: u64 = value.trim().parse().map_err(|_| invalid("must be a whole number"))?;
+        let n: u64 = value
+            .trim()
+            .parse()
+            .map_err(|_| invalid("must be a whole number"))?;
         let size = |n: u64| usize::try_from(n).map_err(|_| invalid("is too large"));
         match name {
             "seed" => self.seed = n,
@@ -216,7 +229,12 @@ impl Params {
 
     /// Checks that a run with these parameters makes sense; names the first bad one.
     pub fn validate(&self) -> Result<(), ParamError> {
-        let bad = |name: &str, problem| Err(ParamError::Invalid { name: name.to_owned(), problem });
+        let bad = |name: &str, problem| {
+            Err(ParamError::Invalid {
+                name: name.to_owned(),
+                problem,
+            })
+        };
         if self.units == 0 || self.units > 250 {
             return bad("units", "must be between 1 and 250");
         }
@@ -227,13 +245,19 @@ impl Params {
             return bad("duration_ms", "must be between 1 ms and ten years");
         }
         if self.renew_ms == 0 || self.renew_ms >= self.duration_ms {
-            return bad("renew_ms", "must be at least 1 and shorter than duration_ms");
+            return bad(
+                "renew_ms",
+                "must be at least 1 and shorter than duration_ms",
+            );
         }
         if (self.leases + self.singular).saturating_mul(self.units) > 10_000_000 {
             return bad("leases", "times units must stay within 10,000,000 holders");
         }
         if let Err(e) = self.engine.validate() {
-            return Err(ParamError::Invalid { name: e.field.to_owned(), problem: e.problem });
+            return Err(ParamError::Invalid {
+                name: e.field.to_owned(),
+                problem: e.problem,
+            });
         }
         Ok(())
     }

@@ -70,8 +70,15 @@ pub struct Scenario {
 }
 
 /// Every scenario's name, in the order the dashboard lists them.
-pub const SCENARIOS: &[&str] =
-    &["ps45", "claimer-abuse", "staged-overload", "restart-herd", "series-upgrade", "fencing-race", "million"];
+pub const SCENARIOS: &[&str] = &[
+    "ps45",
+    "claimer-abuse",
+    "staged-overload",
+    "restart-herd",
+    "series-upgrade",
+    "fencing-race",
+    "million",
+];
 
 const MINUTE: u64 = 60_000;
 
@@ -85,7 +92,14 @@ impl Scenario {
                 "ps45",
                 "A production-sized controller: 2,184 leadership leases with 3 units each, 60 s \
                  claims renewed every 30 s, plus 3 singular leases.",
-                Params { leases: 2_184, singular: 3, models: 12, seconds: 180, join_spread_ms: 10_000, ..base },
+                Params {
+                    leases: 2_184,
+                    singular: 3,
+                    models: 12,
+                    seconds: 180,
+                    join_spread_ms: 10_000,
+                    ..base
+                },
             ),
             "claimer-abuse" => (
                 "claimer-abuse",
@@ -98,7 +112,11 @@ impl Scenario {
                     renew_ms: 4_500,
                     join_spread_ms: 4_000,
                     seconds: 60,
-                    engine: Config { max_batch_ops: 5_000, queue_capacity: 40_000, ..Config::default() },
+                    engine: Config {
+                        max_batch_ops: 5_000,
+                        queue_capacity: 40_000,
+                        ..Config::default()
+                    },
                     ..base
                 },
             ),
@@ -114,7 +132,11 @@ impl Scenario {
                     renew_ms: 5_000,
                     join_spread_ms: 2_000,
                     seconds: 25 * 60,
-                    log: LogModel { entries_per_sec: 1_000, ops_per_sec: 3_000, ..LogModel::default() },
+                    log: LogModel {
+                        entries_per_sec: 1_000,
+                        ops_per_sec: 3_000,
+                        ..LogModel::default()
+                    },
                     singular: 3,
                     ..base
                 },
@@ -123,14 +145,27 @@ impl Scenario {
                 "restart-herd",
                 "The engine's process restarts; all 6,552 holders lose contact and reconnect at once. \
                  Coalescing turns their claims into one operation per lease.",
-                Params { leases: 2_184, singular: 3, models: 12, seconds: 120, join_spread_ms: 10_000, ..base },
+                Params {
+                    leases: 2_184,
+                    singular: 3,
+                    models: 12,
+                    seconds: 120,
+                    join_spread_ms: 10_000,
+                    ..base
+                },
             ),
             "series-upgrade" => (
                 "series-upgrade",
                 "Machine 0's leaders are pinned while it upgrades and its units are down for two \
                  minutes; other units come and go; the pins are lifted. Then a forgotten pin lapses \
                  at its deadline.",
-                Params { leases: 60, singular: 0, seconds: 300, join_spread_ms: 2_000, ..base },
+                Params {
+                    leases: 60,
+                    singular: 0,
+                    seconds: 300,
+                    join_spread_ms: 2_000,
+                    ..base
+                },
             ),
             "fencing-race" => (
                 "fencing-race",
@@ -156,14 +191,26 @@ impl Scenario {
                     renew_ms: 4_500,
                     join_spread_ms: 4_000,
                     seconds: 30,
-                    log: LogModel { ops_per_sec: 2_000_000, bytes_per_sec: 200_000_000, ..LogModel::default() },
-                    engine: Config { max_batch_ops: 60_000, queue_capacity: 400_000, ..Config::default() },
+                    log: LogModel {
+                        ops_per_sec: 2_000_000,
+                        bytes_per_sec: 200_000_000,
+                        ..LogModel::default()
+                    },
+                    engine: Config {
+                        max_batch_ops: 60_000,
+                        queue_capacity: 400_000,
+                        ..Config::default()
+                    },
                     ..base
                 },
             ),
             _ => return None,
         };
-        Some(Scenario { name, description, params })
+        Some(Scenario {
+            name,
+            description,
+            params,
+        })
     }
 
     /// The scripted load changes and faults of a run with `params`, in time order.
@@ -186,7 +233,13 @@ impl Scenario {
             }
             "restart-herd" => s.push((at(60_000), Action::LeaderRestart(5_000))),
             "series-upgrade" => {
-                s.push((at(30_000), Action::PinLeadersOf { machine: 0, until_ms: 10 * MINUTE }));
+                s.push((
+                    at(30_000),
+                    Action::PinLeadersOf {
+                        machine: 0,
+                        until_ms: 10 * MINUTE,
+                    },
+                ));
                 s.push((at(35_000), Action::CrashMachine(0)));
                 // Other units come and go meanwhile.
                 let others: Vec<usize> = (0..p.leases * p.units)
@@ -196,13 +249,22 @@ impl Scenario {
                     let h = others[rng.random_range(0..others.len())];
                     let down = rng.random_range(40_000..120_000u64);
                     s.push((at(down), Action::Crash(h)));
-                    s.push((at(down + rng.random_range(5_000..40_000u64)), Action::Restart(h)));
+                    s.push((
+                        at(down + rng.random_range(5_000..40_000u64)),
+                        Action::Restart(h),
+                    ));
                 }
                 s.push((at(155_000), Action::RestartMachine(0)));
                 s.push((at(160_000), Action::UnpinMachine(0)));
                 // The forgotten pin: its leader is stopped, the pin lapses at its deadline.
                 let lease = p.leases.saturating_sub(1);
-                s.push((at(170_000), Action::ForgetfulPin { lease, until_ms: 60_000 }));
+                s.push((
+                    at(170_000),
+                    Action::ForgetfulPin {
+                        lease,
+                        until_ms: 60_000,
+                    },
+                ));
                 s.push((at(175_000), Action::CrashMachine(1)));
                 s.push((at(280_000), Action::RestartMachine(1)));
             }

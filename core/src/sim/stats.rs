@@ -88,5 +88,9 @@ impl Stats {
 
 #[allow(clippy::cast_precision_loss)]
 fn ratio(ok: u64, all: u64) -> f64 {
-    if all == 0 { 1.0 } else { ok as f64 / all as f64 }
+    if all == 0 {
+        1.0
+    } else {
+        ok as f64 / all as f64
+    }
 }
