@@ -64,7 +64,9 @@ use crate::event::Event;
 use crate::key::Key;
 use crate::op::Op;
 use crate::time::Time;
+use rustc_hash::FxBuildHasher;
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,6 +93,14 @@ pub struct TrackerConfig {
     /// The wait before claiming again after a claim was `Shed` or `Aborted` (2 s), plus
     /// up to 50% deterministic jitter.
     pub claim_backoff: Duration,
+    /// How long a holder waiting for a release claims again anyway, in case the release
+    /// event was missed (ten durations). Waiting holders are most of the holders: a
+    /// short fallback turns them into a steady stream of claims.
+    pub release_fallback: Duration,
+    /// Extensions go out up to this much before `renew_after` (deterministic per holder
+    /// and request; a twentieth of `renew_after`), so holders that joined together
+    /// drift apart instead of renewing in lockstep. Zero renews exactly on time.
+    pub renew_jitter: Duration,
 }
 
 impl Default for TrackerConfig {
@@ -109,6 +119,8 @@ impl TrackerConfig {
             extend_retries: 3,
             retry_delay: Duration::from_secs(1),
             claim_backoff: Duration::from_secs(2),
+            release_fallback: d.saturating_mul(10),
+            renew_jitter: d / 40,
         }
     }
 }
@@ -191,6 +203,8 @@ struct Settings {
     renew_after_ms: u64,
     retry_delay_ms: u64,
     claim_backoff_ms: u64,
+    release_fallback_ms: u64,
+    renew_jitter_ms: u64,
     extend_retries: u32,
 }
 
@@ -232,6 +246,8 @@ impl Tracker {
                 renew_after_ms: millis(config.renew_after).max(1),
                 retry_delay_ms: millis(config.retry_delay).max(1),
                 claim_backoff_ms: millis(config.claim_backoff).max(1),
+                release_fallback_ms: millis(config.release_fallback).max(1),
+                renew_jitter_ms: millis(config.renew_jitter),
                 extend_retries: config.extend_retries,
             },
         }
@@ -255,6 +271,8 @@ impl Tracker {
             extend_retries: s.extend_retries,
             retry_delay: Duration::from_millis(s.retry_delay_ms),
             claim_backoff: Duration::from_millis(s.claim_backoff_ms),
+            release_fallback: Duration::from_millis(s.release_fallback_ms),
+            renew_jitter: Duration::from_millis(s.renew_jitter_ms),
         }
     }
 
@@ -611,9 +629,10 @@ impl Tracker {
         self.settings.duration_ms.max(1)
     }
 
-    /// Lease `i` waits for a release, with the fallback claim a duration from `now`.
+    /// Lease `i` waits for a release, with the fallback claim
+    /// [`TrackerConfig::release_fallback`] from `now`.
     fn wait(&mut self, i: usize, now: Time) {
-        let d = self.patience();
+        let d = self.settings.release_fallback_ms;
         let l = &mut self.leases[i];
         l.phase = Phase::Waiting;
         l.pending = 0;
@@ -662,7 +681,9 @@ impl Tracker {
                     self.claim(i, now);
                 } else {
                     let token = token.unwrap_or(l.seen);
-                    let renew = plus(now, self.settings.renew_after_ms);
+                    // Renew half a duration after the grant's provable start (its
+                    // submission), however long the answer took.
+                    let renew = plus(l.sent, self.renew_delay(i)).max(now);
                     self.elect(i, token, expiry, renew);
                 }
             }
@@ -692,9 +713,10 @@ impl Tracker {
         let s = self.settings;
         match outcome {
             Outcome::Applied(Ok(_)) => {
+                let at = plus(self.leases[i].sent, self.renew_delay(i)).max(now);
                 let l = &mut self.leases[i];
                 l.expiry = l.expiry.max(plus(l.sent, s.duration_ms));
-                l.at = plus(now, s.renew_after_ms);
+                l.at = at;
                 l.failures = 0;
             }
             Outcome::Shed | Outcome::DeadlineExceeded | Outcome::Aborted => {
@@ -737,30 +759,17 @@ impl Tracker {
         self.extend(i, now);
     }
 
-    /// Deterministic pseudo-randomness for lease `i`: the holder's name, the key and
-    /// the request counter, hashed.
+    /// How long after a request's submission the next extension goes out:
+    /// [`TrackerConfig::renew_after`] less up to [`TrackerConfig::renew_jitter`].
+    fn renew_delay(&self, i: usize) -> u64 {
+        let s = self.settings;
+        let jitter = s.renew_jitter_ms.min(s.renew_after_ms.saturating_sub(1));
+        s.renew_after_ms - self.jitter(i) % (jitter + 1)
+    }
+
+    /// Deterministic jitter for lease `i`: the holder's name, the key and the request
+    /// counter, hashed.
     fn jitter(&self, i: usize) -> u64 {
-        let key = &self.leases[i].key;
-        let mut h = fnv1a(0xcbf2_9ce4_8422_2325, self.holder.as_bytes());
-        h = fnv1a(h, key.namespace.as_bytes());
-        h = fnv1a(h, key.model.as_bytes());
-        h = fnv1a(h, key.lease.as_bytes());
-        splitmix64(h ^ self.next_id)
+        FxBuildHasher.hash_one((&*self.holder, &self.leases[i].key, self.next_id))
     }
-}
-
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    // Separate the parts, so `ab` + `c` differs from `a` + `bc`.
-    (h ^ 0xff).wrapping_mul(0x0000_0100_0000_01b3)
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

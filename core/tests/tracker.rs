@@ -12,6 +12,17 @@ use leasehold::{
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// The design's settings, with the release fallback shortened to one duration so the
+/// tests can watch it fire, and renewals exactly on time (the defaults are ten
+/// durations and up to 1.5 s early; see `default_config_matches_the_design`).
+fn config() -> TrackerConfig {
+    TrackerConfig {
+        release_fallback: Duration::from_secs(60),
+        renew_jitter: Duration::ZERO,
+        ..TrackerConfig::default()
+    }
+}
+
 fn key(lease: &str) -> Key {
     Key::new("application-leadership", "model", lease)
 }
@@ -231,14 +242,18 @@ fn submitted(outs: &[TrackerOutput], kind: &str, k: &Key) -> RequestId {
 /// submitted at 0), drained. Returns the tracker.
 fn leader() -> Tracker {
     let k = key("x");
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let (outs, _) = drain(&mut t);
     let id = submitted(&outs, "claim", &k);
     t.handle_answer(at(100), id, &Outcome::Applied(Ok(Some(5))));
     let (outs, wake) = drain(&mut t);
     assert_eq!(outs, vec![TrackerOutput::Elected { key: k, token: 5 }]);
-    assert_eq!(wake, at(30_100));
+    assert_eq!(
+        wake,
+        at(30_000),
+        "renewal half a duration after the claim was sent"
+    );
     t
 }
 
@@ -247,7 +262,7 @@ fn leader() -> Tracker {
 #[test]
 fn a_leader_renews_every_half_duration() {
     let k = key("x");
-    let mut sim = Sim::new(&["a/0"], TrackerConfig::default());
+    let mut sim = Sim::new(&["a/0"], config());
     sim.track(0, &k);
     sim.run_until(at(200_000));
 
@@ -258,12 +273,14 @@ fn a_leader_renews_every_half_duration() {
 
     let extends = sim.submits(0, "extend");
     assert_eq!(extends.len(), 6, "{extends:?}");
-    let mut last = elected[0].0;
+    // Each extension goes out half a duration after the previous request was sent
+    // (the start its lease can prove), whatever the answer's latency.
+    let mut last = at(0);
     for t in &extends {
         let gap = t.as_millis() - last.as_millis();
-        assert!(
-            (30_000..=30_000 + 2 * BATCH).contains(&gap),
-            "extension {gap} ms after the previous grant or extension ({extends:?})"
+        assert_eq!(
+            gap, 30_000,
+            "extension {gap} ms after the previous request ({extends:?})"
         );
         last = *t;
     }
@@ -283,7 +300,7 @@ fn a_leader_renews_every_half_duration() {
 #[test]
 fn a_rival_waits_and_takes_over_within_a_batch_of_a_revoke() {
     let k = key("x");
-    let mut sim = Sim::new(&["a/0", "b/0"], TrackerConfig::default());
+    let mut sim = Sim::new(&["a/0", "b/0"], config());
     sim.track(0, &k);
     sim.track(1, &k);
     sim.run_until(at(10_000));
@@ -329,7 +346,7 @@ fn a_rival_waits_and_takes_over_within_a_batch_of_a_revoke() {
 #[test]
 fn a_rival_takes_over_within_a_batch_of_an_abandoned_lease_expiring() {
     let k = key("x");
-    let mut sim = Sim::new(&["a/0", "b/0"], TrackerConfig::default());
+    let mut sim = Sim::new(&["a/0", "b/0"], config());
     sim.track(0, &k);
     sim.run_until(at(5_000));
     sim.track(1, &k);
@@ -369,7 +386,7 @@ fn a_rival_takes_over_within_a_batch_of_an_abandoned_lease_expiring() {
 #[test]
 fn a_leader_without_answers_is_deposed_at_its_conservative_expiry() {
     let k = key("x");
-    let mut sim = Sim::new(&["a/0"], TrackerConfig::default());
+    let mut sim = Sim::new(&["a/0"], config());
     sim.track(0, &k);
     sim.run_until(at(10_000));
     assert_eq!(sim.elected(0).len(), 1);
@@ -378,7 +395,7 @@ fn a_leader_without_answers_is_deposed_at_its_conservative_expiry() {
     sim.run_until(at(59_999));
     assert!(sim.deposed(0).is_empty(), "still provably the leader");
     assert!(sim.trackers[0].is_leader(&k));
-    assert_eq!(sim.submits(0, "extend"), vec![at(30_100)]);
+    assert_eq!(sim.submits(0, "extend"), vec![at(30_000)]);
 
     sim.run_until(at(70_000));
     // The claim was submitted at 0 for 60 s; the extension was never confirmed.
@@ -399,7 +416,7 @@ fn a_deposed_leader_claims_again_once_its_old_lease_expires() {
     // not, so the tracker deposed itself at 60 s while the engine extended the lease to
     // about 90.2 s. Once it hears again, the lease's expiry is its cue to claim.
     let k = key("x");
-    let mut sim = Sim::new(&["a/0"], TrackerConfig::default());
+    let mut sim = Sim::new(&["a/0"], config());
     sim.track(0, &k);
     sim.run_until(at(10_000));
     sim.deaf[0] = true;
@@ -423,7 +440,7 @@ fn a_deposed_leader_claims_again_once_its_old_lease_expires() {
 fn contention_is_deterministic() {
     let run = || {
         let k = key("x");
-        let mut sim = Sim::new(&["a/0", "b/0", "c/0"], TrackerConfig::default());
+        let mut sim = Sim::new(&["a/0", "b/0", "c/0"], config());
         for i in 0..3 {
             sim.track(i, &k);
         }
@@ -442,6 +459,8 @@ fn contention_is_deterministic() {
 #[test]
 fn default_config_matches_the_design() {
     let c = TrackerConfig::default();
+    assert_eq!(c.release_fallback, Duration::from_secs(600));
+    assert_eq!(c.renew_jitter, Duration::from_millis(1_500));
     assert_eq!(c.duration, Duration::from_secs(60));
     assert_eq!(c.renew_after, Duration::from_secs(30));
     assert_eq!(c.extend_retries, 3);
@@ -458,11 +477,11 @@ fn default_config_matches_the_design() {
 #[test]
 fn trackers_are_small() {
     assert!(
-        std::mem::size_of::<Tracker>() <= 128,
+        std::mem::size_of::<Tracker>() <= 144,
         "{} bytes",
         std::mem::size_of::<Tracker>()
     );
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     assert_eq!(t.poll_output(), TrackerOutput::Timeout(Time::MAX));
     assert_eq!(t.next_timeout(), Time::MAX);
 }
@@ -565,7 +584,7 @@ fn retries_stop_at_the_conservative_expiry() {
     let k = key("x");
     let config = TrackerConfig {
         retry_delay: Duration::from_secs(20),
-        ..TrackerConfig::default()
+        ..config()
     };
     let mut t = Tracker::new("a/0", config);
     t.track(at(0), k.clone());
@@ -597,7 +616,7 @@ fn retries_stop_at_the_conservative_expiry() {
 #[test]
 fn a_claim_past_its_deadline_is_never_retried_directly() {
     let k = key("x");
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let id = submitted(&drain(&mut t).0, "claim", &k);
     t.handle_answer(at(3_000), id, &Outcome::DeadlineExceeded);
@@ -634,7 +653,7 @@ fn a_claim_past_its_deadline_is_never_retried_directly() {
 #[test]
 fn a_claim_past_its_deadline_is_retried_by_the_fallback() {
     let k = key("x");
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let id = submitted(&drain(&mut t).0, "claim", &k);
     t.handle_answer(at(3_000), id, &Outcome::DeadlineExceeded);
@@ -660,7 +679,7 @@ fn a_held_claim_waits_for_a_release_event() {
         },
     ] {
         let k = key("x");
-        let mut t = Tracker::new("a/0", TrackerConfig::default());
+        let mut t = Tracker::new("a/0", config());
         t.track(at(0), k.clone());
         let id = submitted(&drain(&mut t).0, "claim", &k);
         let held = Outcome::Applied(Err(LeaseError::Held {
@@ -707,7 +726,7 @@ fn a_held_claim_waits_for_a_release_event() {
 fn a_shed_claim_backs_off_with_deterministic_jitter() {
     let k = key("x");
     let backoff = |holder: &str| {
-        let mut t = Tracker::new(holder, TrackerConfig::default());
+        let mut t = Tracker::new(holder, config());
         t.track(at(0), k.clone());
         let id = submitted(&drain(&mut t).0, "claim", &k);
         t.handle_answer(at(1_000), id, &Outcome::Shed);
@@ -729,7 +748,7 @@ fn a_shed_claim_backs_off_with_deterministic_jitter() {
     assert!(distinct.len() > 10, "jitter spreads holders out: {waits:?}");
 
     // Aborted backs off the same way.
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let id = submitted(&drain(&mut t).0, "claim", &k);
     t.handle_answer(at(1_000), id, &Outcome::Aborted);
@@ -741,7 +760,7 @@ fn a_shed_claim_backs_off_with_deterministic_jitter() {
 #[test]
 fn a_rejected_claim_stops_tracking() {
     let k = key("x");
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let id = submitted(&drain(&mut t).0, "claim", &k);
     assert!(t.is_tracked(&k));
@@ -760,7 +779,7 @@ fn a_rejected_claim_stops_tracking() {
 #[test]
 fn stale_and_unknown_answers_are_ignored() {
     let k = key("x");
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let first = submitted(&drain(&mut t).0, "claim", &k);
     t.handle_answer(at(100), first, &Outcome::Shed);
@@ -824,7 +843,7 @@ fn answers_after_untrack_are_ignored_and_a_late_grant_is_revoked() {
     assert!(!t.is_leader(&k));
 
     // A claim in flight when untracked, then granted: revoked, never Elected.
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let claim = submitted(&drain(&mut t).0, "claim", &k);
     t.untrack(at(10), &k);
@@ -909,13 +928,17 @@ fn handovers_elect_and_depose() {
     t.handle_answer(at(2_100), id, &Outcome::Applied(Ok(Some(7))));
     let (outs, wake) = drain(&mut t);
     assert!(outs.is_empty());
-    assert_eq!(wake, at(32_100));
+    assert_eq!(
+        wake,
+        at(32_000),
+        "renewal half a duration after the extension was sent"
+    );
 }
 
 #[test]
 fn tracking_twice_claims_once() {
     let k = key("x");
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     t.track(at(0), k.clone());
     let (outs, _) = drain(&mut t);
@@ -942,7 +965,7 @@ fn submitted_operations_carry_the_holder_and_duration() {
 #[test]
 fn a_grant_answered_after_its_duration_is_not_trusted() {
     let k = key("x");
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let id = submitted(&drain(&mut t).0, "claim", &k);
     t.handle_answer(at(60_000), id, &Outcome::Applied(Ok(Some(1))));
@@ -970,7 +993,7 @@ fn a_grant_answered_after_its_duration_is_not_trusted() {
 #[test]
 fn a_release_seen_while_claiming_is_not_lost() {
     let k = key("x");
-    let mut t = Tracker::new("a/0", TrackerConfig::default());
+    let mut t = Tracker::new("a/0", config());
     t.track(at(0), k.clone());
     let id = submitted(&drain(&mut t).0, "claim", &k);
     // The release overtook the claim's answer, which still says Held: claim again.
@@ -1013,7 +1036,7 @@ fn zero_delays_still_move_time_forward() {
         renew_after: Duration::ZERO,
         retry_delay: Duration::ZERO,
         claim_backoff: Duration::ZERO,
-        ..TrackerConfig::default()
+        ..config()
     };
     let mut t = Tracker::new("a/0", config);
     t.track(at(0), k.clone());
@@ -1026,4 +1049,29 @@ fn zero_delays_still_move_time_forward() {
     t.handle_answer(wake, id, &Outcome::Applied(Ok(Some(1))));
     let (_, renew) = drain(&mut t);
     assert!(renew > wake);
+}
+
+#[test]
+fn renewal_jitter_spreads_holders_that_joined_together() {
+    let k = key("x");
+    let mut sim = Sim::new(&["a/0"], TrackerConfig::default());
+    sim.track(0, &k);
+    sim.run_until(at(200_000));
+    let extends = sim.submits(0, "extend");
+    assert!(extends.len() >= 6, "{extends:?}");
+    let mut last = at(0);
+    let mut gaps = Vec::new();
+    for t in &extends {
+        let gap = t.as_millis() - last.as_millis();
+        assert!(
+            (28_500..=30_000).contains(&gap),
+            "extension {gap} ms after the previous request"
+        );
+        gaps.push(gap);
+        last = *t;
+    }
+    gaps.sort_unstable();
+    gaps.dedup();
+    assert!(gaps.len() > 1, "the jitter varies: {gaps:?}");
+    assert!(sim.deposed(0).is_empty());
 }

@@ -81,8 +81,11 @@ struct Row {
     peak_rss_bytes: u64,
     /// Heap bytes of the lease state machine per held lease.
     state_bytes_per_lease: f64,
-    /// Simulated seconds per wall-clock second.
+    /// Simulated seconds per wall-clock second, over the whole run (setup included).
     speed: f64,
+    /// Simulated seconds per wall-clock second over the second half of the run (the
+    /// steady state, after every holder joined).
+    steady_speed: f64,
 }
 
 fn main() -> ExitCode {
@@ -152,7 +155,11 @@ fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
     let started = Instant::now();
     let mut sim = Simulation::new(name, params).map_err(|e| e.to_string())?;
     let mut last_report = Instant::now();
+    let mut half = (started, 0.0);
     for s in 0..seconds {
+        if s == seconds / 2 {
+            half = (Instant::now(), sim.stats().sim_seconds);
+        }
         sim.run_for(1_000);
         if sim.violation().is_some() {
             break;
@@ -173,6 +180,12 @@ fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
     }
     let wall = started.elapsed().as_secs_f64();
     let stats = sim.stats();
+    let half_wall = half.0.elapsed().as_secs_f64();
+    let steady_speed = if half_wall > 0.0 {
+        (stats.sim_seconds - half.1) / half_wall
+    } else {
+        0.0
+    };
     let state_bytes_per_lease = state_bytes_per_lease(&sim);
     Ok(Row {
         speed: if wall > 0.0 {

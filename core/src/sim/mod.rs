@@ -21,6 +21,7 @@
 mod check;
 mod log_model;
 mod params;
+mod routes;
 mod scenario;
 mod stats;
 
@@ -39,7 +40,7 @@ use crate::tracker::{RequestId, Tracker, TrackerConfig, TrackerOutput};
 use log_model::LogQueue;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rustc_hash::FxHashMap;
+use routes::{LOST, Routes};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,7 +115,7 @@ pub struct Simulation {
     tracker_config: TrackerConfig,
     singular_config: TrackerConfig,
     wakeups: BTreeMap<Time, Vec<u32>>,
-    routes: FxHashMap<u64, Route>,
+    routes: Routes<Route>,
     /// Requests by the time their client gives up on them.
     client_timeouts: VecDeque<(Time, u64)>,
     lost_tickets: u64,
@@ -221,9 +222,9 @@ impl Simulation {
             holder_names,
             active: 0,
             wakeups: BTreeMap::new(),
-            routes: FxHashMap::default(),
+            routes: Routes::default(),
             client_timeouts: VecDeque::new(),
-            lost_tickets: 1 << 62,
+            lost_tickets: LOST,
             script: script.into(),
             pinned_by_machine: BTreeMap::new(),
             stats,
@@ -299,6 +300,7 @@ impl Simulation {
         s.sim_seconds = self.now.as_millis() as f64 / 1000.0;
         s.p50_latency_ms = m.latency_percentile(0.5);
         s.p99_latency_ms = m.latency_percentile(0.99);
+        s.coalesced = m.coalesced;
         s.bytes_per_op = if s.ops == 0 {
             0.0
         } else {
@@ -553,7 +555,7 @@ impl Simulation {
         // A connected client of the batching engine waits for its definitive answer. A
         // request lost on the way, or sent to a store that only writes (per-op mode),
         // is given up on by its client: the timeout leaves it unknown whether it applied.
-        let lost = ticket >= 1 << 62;
+        let lost = ticket >= LOST;
         if !lost && self.params.mode == Mode::Batched {
             return;
         }
@@ -574,7 +576,7 @@ impl Simulation {
             .is_some_and(|(t, _)| *t <= self.now)
         {
             let (_, ticket) = self.client_timeouts.pop_front().expect("front exists");
-            if let Some(route) = self.routes.remove(&ticket) {
+            if let Some(route) = self.routes.remove(ticket) {
                 self.deliver(route, &Outcome::DeadlineExceeded);
             }
         }
@@ -595,7 +597,7 @@ impl Simulation {
                     }
                 }
                 Output::Answer(a) => {
-                    if let Some(route) = self.routes.remove(&a.ticket.0) {
+                    if let Some(route) = self.routes.remove(a.ticket.0) {
                         self.deliver(route, &a.outcome);
                     }
                 }
@@ -886,6 +888,7 @@ impl Simulation {
         let next_seq = self.engine.next_seq();
         self.engine = Engine::with_state(self.params.engine_config(), fsm, next_seq, now)
             .expect("the configuration was valid at the start");
+        self.routes.restart();
         // Reconnecting: every running holder starts over at `back`.
         let running: Vec<usize> = (0..self.holders.len())
             .filter(|&h| self.holders[h].tracker.is_some())

@@ -130,7 +130,7 @@ impl Scenario {
                     models: 122,
                     duration_ms: 10_000,
                     renew_ms: 5_000,
-                    join_spread_ms: 2_000,
+                    join_spread_ms: 5_000,
                     seconds: 25 * 60,
                     log: LogModel {
                         entries_per_sec: 1_000,

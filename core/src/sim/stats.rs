@@ -54,6 +54,8 @@ pub struct Stats {
     pub p50_latency_ms: u64,
     /// 99th percentile request-to-answer latency, ms.
     pub p99_latency_ms: u64,
+    /// Requests answered by sharing another request's operation (coalesced).
+    pub coalesced: u64,
     /// Invariant breaks (the run stops at the first).
     pub invariant_violations: u64,
     /// The first break, if any: the batch and what broke.
