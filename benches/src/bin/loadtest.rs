@@ -193,6 +193,7 @@ fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
         } else {
             0.0
         },
+        steady_speed,
         stats,
         wall_seconds: wall,
         peak_rss_bytes: peak_rss_bytes(),
