@@ -30,7 +30,7 @@ pub use params::{LogModel, Mode, PARAM_NAMES, ParamError, Params};
 pub use scenario::{Action, MACHINES, SCENARIOS, Scenario, machine_of};
 pub use stats::Stats;
 
-use crate::engine::{Engine, Outcome, Output, Ticket};
+use crate::engine::{BatchReport, Engine, Outcome, Output, Ticket};
 use crate::event::Event;
 use crate::key::{Key, LEADERSHIP_NAMESPACE, SINGULAR_NAMESPACE};
 use crate::lane::Lane;
@@ -89,6 +89,8 @@ struct Route {
 }
 
 const OPERATOR: u32 = u32::MAX;
+/// How many recent events and batches a simulation keeps for display.
+pub const HISTORY: usize = 256;
 const NO_UNIT: u8 = u8::MAX;
 const SPURIOUS: u8 = 0x80;
 
@@ -134,6 +136,13 @@ pub struct Simulation {
     rng: ChaCha8Rng,
     /// Encoded batches, in log order, when recording.
     recording: Option<Vec<Vec<u8>>>,
+    /// The latest events (not extensions), newest last, at most `HISTORY`.
+    recent_events: VecDeque<(Time, Event)>,
+    /// The latest settled batches, newest last, at most `HISTORY`.
+    recent_batches: VecDeque<BatchReport>,
+    /// Per lease: log time of the last grant or extension, and holder changes.
+    renewed: Vec<Time>,
+    transitions: Vec<u32>,
     committing: u64,
 }
 
@@ -232,6 +241,10 @@ impl Simulation {
             load_dropped_at: None,
             rng,
             recording: None,
+            recent_events: VecDeque::new(),
+            recent_batches: VecDeque::new(),
+            renewed: vec![Time::ZERO; total],
+            transitions: vec![0; total],
             committing: 0,
             params,
         })
@@ -290,6 +303,41 @@ impl Simulation {
     #[must_use]
     pub fn key(&self, i: usize) -> Option<&Key> {
         self.keys.get(i)
+    }
+
+    /// The latest lease events (extensions aside), oldest first, with the simulated time
+    /// they were applied.
+    pub fn recent_events(&self) -> impl Iterator<Item = &(Time, Event)> {
+        self.recent_events.iter()
+    }
+
+    /// The latest settled batches, oldest first.
+    pub fn recent_batches(&self) -> impl Iterator<Item = &BatchReport> {
+        self.recent_batches.iter()
+    }
+
+    /// Log time of lease `i`'s last grant or extension.
+    #[must_use]
+    pub fn renewed(&self, i: usize) -> Time {
+        self.renewed.get(i).copied().unwrap_or(Time::ZERO)
+    }
+
+    /// How many times lease `i` was granted (claims and handovers).
+    #[must_use]
+    pub fn transitions(&self, i: usize) -> u32 {
+        self.transitions.get(i).copied().unwrap_or(0)
+    }
+
+    /// Which lease `key` is, if it belongs to this simulation.
+    #[must_use]
+    pub fn lease_of(&self, key: &Key) -> Option<usize> {
+        self.lease_index(key)
+    }
+
+    /// How many leases (leadership and singular) the simulation has.
+    #[must_use]
+    pub fn lease_count(&self) -> usize {
+        self.keys.len()
     }
 
     /// The totals so far.
@@ -602,7 +650,12 @@ impl Simulation {
                     }
                 }
                 Output::Event(e) => self.on_event(&e),
-                Output::Settled(_) => {}
+                Output::Settled(r) => {
+                    if self.recent_batches.len() == HISTORY {
+                        self.recent_batches.pop_front();
+                    }
+                    self.recent_batches.push_back(r);
+                }
             }
         }
     }
@@ -652,9 +705,19 @@ impl Simulation {
             self.stats.invariant_violations += 1;
             self.violation.get_or_insert(v);
         }
+        if let Event::Extended { .. } = e {
+            self.renewed[lease] = g;
+            return;
+        }
+        if self.recent_events.len() == HISTORY {
+            self.recent_events.pop_front();
+        }
+        self.recent_events.push_back((self.now, e.clone()));
         match e {
             Event::Extended { .. } => return,
             Event::Claimed { .. } | Event::HandedOver { .. } => {
+                self.renewed[lease] = g;
+                self.transitions[lease] += 1;
                 let last = self.last_unit[lease];
                 let new = unit.unwrap_or(NO_UNIT);
                 if last != NO_UNIT && (last & !SPURIOUS) != new {
