@@ -64,9 +64,7 @@ use crate::event::Event;
 use crate::key::Key;
 use crate::op::Op;
 use crate::time::Time;
-use rustc_hash::FxBuildHasher;
 use std::collections::VecDeque;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -767,9 +765,16 @@ impl Tracker {
         s.renew_after_ms - self.jitter(i) % (jitter + 1)
     }
 
-    /// Deterministic jitter for lease `i`: the holder's name, the key and the request
-    /// counter, hashed.
+    /// Deterministic jitter for lease `i`: a checksum of the holder's name, the key and
+    /// the request counter (the same on every platform, unlike `usize`-wide hashers).
     fn jitter(&self, i: usize) -> u64 {
-        FxBuildHasher.hash_one((&*self.holder, &self.leases[i].key, self.next_id))
+        let key = &self.leases[i].key;
+        let mut h = crc32fast::Hasher::new();
+        for part in [&*self.holder, &*key.namespace, &*key.model, &*key.lease] {
+            h.update(part.as_bytes());
+            h.update(&[0]);
+        }
+        h.update(&self.next_id.to_le_bytes());
+        u64::from(h.finalize())
     }
 }

@@ -79,8 +79,10 @@ struct Row {
     wall_seconds: f64,
     /// Peak resident memory of the whole process (Linux `VmHWM`), bytes.
     peak_rss_bytes: u64,
-    /// Heap bytes of the lease state machine per held lease.
-    state_bytes_per_lease: f64,
+    /// Heap bytes of the lease state machine per held lease (when at least half the
+    /// scenario's leases are held at the end, so the figure is not skewed by capacity
+    /// left over from a peak).
+    state_bytes_per_lease: Option<f64>,
     /// Simulated seconds per wall-clock second, over the whole run (setup included).
     speed: f64,
     /// Simulated seconds per wall-clock second over the second half of the run (the
@@ -203,13 +205,16 @@ fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
 
 /// The heap bytes of a copy of the state machine, per held lease.
 #[allow(clippy::cast_precision_loss)]
-fn state_bytes_per_lease(sim: &Simulation) -> f64 {
+fn state_bytes_per_lease(sim: &Simulation) -> Option<f64> {
+    let held = sim.engine().fsm().len();
+    if held == 0 || held < sim.lease_count() / 2 {
+        return None;
+    }
     let before = LIVE.load(Relaxed);
     let copy = sim.engine().fsm().clone();
     let bytes = LIVE.load(Relaxed).saturating_sub(before);
-    let leases = copy.len().max(1);
     drop(copy);
-    bytes as f64 / leases as f64
+    Some(bytes as f64 / held as f64)
 }
 
 /// The process's peak resident set (`VmHWM` in `/proc/self/status`), or 0 elsewhere.

@@ -173,7 +173,7 @@ impl Simulation {
         let models: Vec<Arc<str>> = (0..params.models)
             .map(|m| Arc::from(model_uuid(params.seed, m)))
             .collect();
-        let controller: Arc<str> = Arc::from(model_uuid(params.seed, usize::MAX));
+        let controller: Arc<str> = Arc::from(model_uuid(params.seed, CONTROLLER_MODEL));
         let leadership: Arc<str> = Arc::from(LEADERSHIP_NAMESPACE);
         let singular: Arc<str> = Arc::from(SINGULAR_NAMESPACE);
         let mut keys = Vec::with_capacity(total);
@@ -979,9 +979,13 @@ fn unit_of(holder: &str) -> Option<u8> {
     holder.rsplit_once('/')?.1.parse().ok()
 }
 
+/// The model number of the controller's own (singular) leases.
+const CONTROLLER_MODEL: u64 = u64::MAX;
+
 /// A UUID-shaped model name derived from the seed (36 characters).
-fn model_uuid(seed: u64, m: usize) -> String {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (m as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+fn model_uuid(seed: u64, m: impl TryInto<u64>) -> String {
+    let m: u64 = m.try_into().unwrap_or(u64::MAX - 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ m.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let a: u32 = rng.random();
     let b: u16 = rng.random();
     let c: u16 = rng.random();
