@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod durability;
 pub mod engine_cost;
 pub mod figures;
 pub mod workload;

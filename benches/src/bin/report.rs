@@ -8,6 +8,7 @@
 //! Progress goes to stderr, the figures to stdout.
 
 use clap::Parser;
+use leasehold_benches::durability::{Durability, durability};
 use leasehold_benches::engine_cost::{EngineCost, engine_cost};
 use leasehold_benches::figures::{self, ApplySetup, ApplyVsHashMap, CodecPerOp, Plan, WireSize};
 use serde::Serialize;
@@ -36,6 +37,7 @@ struct Report {
     apply_vs_hashmap: ApplyVsHashMap,
     codec: CodecPerOp,
     engine: EngineCost,
+    durability: Durability,
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,23 @@ fn main() -> ExitCode {
         "measuring the engine end to end (submit, batch, encode, decode, apply, answer) over 100000 leases…",
     );
     let engine = engine_cost(100_000, Plan::DEFAULT);
+    progress(
+        "writing a file log: 300 records with an fsync each, then 100 batches of 1000 operations…",
+    );
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("report: cannot make a temporary directory: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let durability = match durability(dir.path(), 300, 100, 1_000) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("report: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     progress(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));
 
     let report = Report {
@@ -77,6 +96,7 @@ fn main() -> ExitCode {
         apply_vs_hashmap,
         codec,
         engine,
+        durability,
     };
     let out = if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -104,6 +124,7 @@ fn table(r: &Report) -> String {
     let a = &r.apply_vs_hashmap;
     let c = &r.codec;
     let e = &r.engine;
+    let d = &r.durability;
     let rows = [
         (
             format!("wire size, batch of {} claims", w.ops),
@@ -144,6 +165,16 @@ fn table(r: &Report) -> String {
                 e.ratio,
                 e.hashmap_ns_per_op
             ),
+        ),
+        (
+            "file log, fsync per operation".to_owned(),
+            format!("{:.0} ops/s", d.per_op_ops_per_sec),
+            format!("{} records", d.per_op_ops),
+        ),
+        (
+            format!("file log, fsync per batch of {}", d.batch_ops),
+            format!("{:.0} ops/s", d.batched_ops_per_sec),
+            format!("{:.0}x per-operation fsync", d.ratio),
         ),
     ];
     let width = rows.iter().map(|(name, ..)| name.len()).max().unwrap_or(0);
