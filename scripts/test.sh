@@ -24,4 +24,12 @@ cargo test --workspace --all-features
 step "tests, wasm32 under Node"
 cargo test -p leasehold --tests --target wasm32-unknown-unknown
 
+step "benchmarks build, and run once each"
+cargo bench -p leasehold-benches --no-run
+cargo bench -p leasehold-benches -- --test
+
+step "load test: a short smoke run of every scenario, batched and per-op"
+cargo run --release -p leasehold-benches --bin loadtest -- \
+  --scenario all --mode both --seconds 60 --set leases=1000
+
 step "all checks passed"

@@ -59,7 +59,7 @@ fn every_scenario_runs_a_few_seconds_without_breaking_an_invariant() {
         let (s, sim) = run(name, &small, 8_000);
         assert_eq!(s.invariant_violations, 0, "{name}: {:?}", s.violation);
         assert!(s.requests > 0, "{name} did nothing");
-        assert!(sim.engine().fsm().len() > 0, "{name} elected nobody");
+        assert!(!sim.engine().fsm().is_empty(), "{name} elected nobody");
     }
     assert_eq!(SCENARIOS.len(), 7);
 }

@@ -9,7 +9,8 @@
 //!
 //! `NAME` is a scenario (`ps45`, `claimer-abuse`, `staged-overload`, `restart-herd`,
 //! `series-upgrade`, `fencing-race`, `million`), a comma-separated list, or `all`.
-//! Progress goes to stderr on runs longer than a few seconds.
+//! Progress goes to stderr on runs longer than a few seconds. The exit status is 1 when
+//! any run broke an invariant.
 
 use clap::Parser;
 use leasehold::sim::{Mode, SCENARIOS, Scenario, Simulation, Stats};
@@ -126,7 +127,16 @@ fn run(args: &Args) -> Result<(), String> {
     if !args.json {
         print_table(&rows);
     }
-    Ok(())
+    let broken: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.stats.invariant_violations > 0)
+        .map(|r| r.stats.scenario.as_str())
+        .collect();
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("invariants broken in {}", broken.join(", ")))
+    }
 }
 
 fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
