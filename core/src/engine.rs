@@ -194,6 +194,8 @@ pub struct Engine {
     last_cut: Time,
     /// A tick passed while the in-flight window was full.
     flush_wanted: bool,
+    /// A reused buffer for the events of applying one operation.
+    events: Vec<Event>,
 }
 
 impl Engine {
@@ -235,6 +237,7 @@ impl Engine {
             planned: g,
             last_cut: now,
             flush_wanted: false,
+            events: Vec::new(),
         })
     }
 
@@ -608,19 +611,14 @@ impl Engine {
                 let mut ops_iter = f.batch.ops.iter();
                 if f.timed {
                     let op = ops_iter.next().expect("timed batches start with set_time");
-                    match self.fsm.apply(op) {
-                        Ok(applied) => self.emit_events(applied.events),
-                        Err(_) => resync = true,
+                    if self.apply(op).is_err() {
+                        resync = true;
                     }
                 }
                 for (op, (lane, waiters)) in ops_iter.zip(f.entries) {
                     lane_ops[lane.index()] += 1;
                     requests += waiters.len();
-                    let result = self.fsm.apply(op).map(|a| {
-                        let token = a.token;
-                        self.emit_events(a.events);
-                        token
-                    });
+                    let result = self.apply(op);
                     self.answer_applied(op, lane, waiters, result);
                 }
             } else {
@@ -665,8 +663,17 @@ impl Engine {
         self.planned = g;
     }
 
-    fn emit_events(&mut self, events: Vec<Event>) {
-        for e in events {
+    /// Applies one committed operation and reports its events.
+    fn apply(&mut self, op: &Op) -> Result<Option<u64>, LeaseError> {
+        let mut events = std::mem::take(&mut self.events);
+        let result = self.fsm.apply_into(op, &mut events);
+        self.emit_events(&mut events);
+        self.events = events;
+        result
+    }
+
+    fn emit_events(&mut self, events: &mut Vec<Event>) {
+        for e in events.drain(..) {
             match e {
                 Event::Extended { .. } if !self.config.report_extensions => continue,
                 Event::Expired { .. } | Event::Revoked { .. } | Event::HandedOver { .. } => {

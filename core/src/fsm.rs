@@ -245,37 +245,59 @@ impl Fsm {
 
     /// Applies one operation.
     pub fn apply(&mut self, op: &Op) -> Result<Applied, LeaseError> {
+        let mut events = Vec::new();
+        let token = self.apply_into(op, &mut events)?;
+        Ok(Applied { token, events })
+    }
+
+    /// Applies one operation, appending its events to `events` (a buffer the caller
+    /// reuses), and returns the fencing token [`Applied::token`] would carry. The same
+    /// as [`Fsm::apply`] without an allocation per operation.
+    pub fn apply_into(
+        &mut self,
+        op: &Op,
+        events: &mut Vec<Event>,
+    ) -> Result<Option<u64>, LeaseError> {
         op.validate()?;
         match op {
             Op::Claim {
                 key,
                 holder,
                 duration,
-            } => self.claim(key, holder, *duration),
+            } => self.claim(key, holder, *duration, events),
             Op::Extend {
                 key,
                 holder,
                 duration,
-            } => self.extend(key, holder, *duration),
-            Op::Revoke { key, holder } => self.revoke(key, holder),
+            } => self.extend(key, holder, *duration, events),
+            Op::Revoke { key, holder } => self.revoke(key, holder, events),
             Op::Pin {
                 key,
                 entity,
                 until,
                 reason,
-            } => self.pin(key, entity, *until, reason),
-            Op::Unpin { key, entity } => Ok(self.unpin(key, entity)),
-            Op::SetTime { old, new } => self.set_time(*old, *new),
+            } => self.pin(key, entity, *until, reason, events),
+            Op::Unpin { key, entity } => {
+                self.unpin(key, entity, events);
+                Ok(None)
+            }
+            Op::SetTime { old, new } => self.set_time(*old, *new, events),
             Op::Handover {
                 key,
                 from,
                 to,
                 duration,
-            } => self.handover(key, from, to, *duration),
+            } => self.handover(key, from, to, *duration, events),
         }
     }
 
-    fn claim(&mut self, key: &Key, holder: &Arc<str>, d: Duration) -> Result<Applied, LeaseError> {
+    fn claim(
+        &mut self,
+        key: &Key,
+        holder: &Arc<str>,
+        d: Duration,
+        events: &mut Vec<Event>,
+    ) -> Result<Option<u64>, LeaseError> {
         if let Some(slot) = self.find(key) {
             let r = self.slots[slot as usize]
                 .as_ref()
@@ -292,18 +314,22 @@ impl Fsm {
         let token = self.next_token();
         let pinned = !self.pins.is_empty() && self.pins.contains_key(key);
         self.insert(key, holder, self.global, expiry, token, pinned);
-        Ok(Applied {
-            token: Some(token),
-            events: vec![Event::Claimed {
-                key: key.clone(),
-                holder: holder.clone(),
-                token,
-                expiry,
-            }],
-        })
+        events.push(Event::Claimed {
+            key: key.clone(),
+            holder: holder.clone(),
+            token,
+            expiry,
+        });
+        Ok(Some(token))
     }
 
-    fn extend(&mut self, key: &Key, holder: &Arc<str>, d: Duration) -> Result<Applied, LeaseError> {
+    fn extend(
+        &mut self,
+        key: &Key,
+        holder: &Arc<str>,
+        d: Duration,
+        events: &mut Vec<Event>,
+    ) -> Result<Option<u64>, LeaseError> {
         let new_expiry = self.expiry_after(d)?;
         let slot = self.find_held_by(key, holder)?;
         let r = self.slots[slot as usize]
@@ -315,28 +341,29 @@ impl Fsm {
             self.expiries.entry(new_expiry).or_default().push(slot);
         }
         let expiry = r.expiry;
-        Ok(Applied {
-            token: Some(token),
-            events: vec![Event::Extended {
-                key: key.clone(),
-                holder: holder.clone(),
-                token,
-                expiry,
-            }],
-        })
+        events.push(Event::Extended {
+            key: key.clone(),
+            holder: holder.clone(),
+            token,
+            expiry,
+        });
+        Ok(Some(token))
     }
 
-    fn revoke(&mut self, key: &Key, holder: &Arc<str>) -> Result<Applied, LeaseError> {
+    fn revoke(
+        &mut self,
+        key: &Key,
+        holder: &Arc<str>,
+        events: &mut Vec<Event>,
+    ) -> Result<Option<u64>, LeaseError> {
         let slot = self.find_held_by(key, holder)?;
         let r = self.remove(slot);
-        Ok(Applied {
-            token: Some(r.token),
-            events: vec![Event::Revoked {
-                key: key.clone(),
-                holder: holder.clone(),
-                token: r.token,
-            }],
-        })
+        events.push(Event::Revoked {
+            key: key.clone(),
+            holder: holder.clone(),
+            token: r.token,
+        });
+        Ok(Some(r.token))
     }
 
     fn pin(
@@ -345,7 +372,8 @@ impl Fsm {
         entity: &Arc<str>,
         until: Option<Time>,
         reason: &Option<Arc<str>>,
-    ) -> Result<Applied, LeaseError> {
+        events: &mut Vec<Event>,
+    ) -> Result<Option<u64>, LeaseError> {
         if until.is_some_and(|u| u <= self.global) {
             return Err(FieldError::new("until", "is not after the log's current time").into());
         }
@@ -369,30 +397,25 @@ impl Fsm {
             }
             None => (None, None),
         };
-        Ok(Applied {
-            token: None,
-            events: vec![Event::Pinned {
-                key: key.clone(),
-                entity: entity.clone(),
-                holder,
-                token,
-            }],
-        })
+        events.push(Event::Pinned {
+            key: key.clone(),
+            entity: entity.clone(),
+            holder,
+            token,
+        });
+        Ok(None)
     }
 
-    fn unpin(&mut self, key: &Key, entity: &Arc<str>) -> Applied {
+    fn unpin(&mut self, key: &Key, entity: &Arc<str>, events: &mut Vec<Event>) {
         let Some(pins) = self.pins.get_mut(key) else {
-            return Applied::default();
+            return;
         };
         let Ok(i) = pins.binary_search_by(|p| p.entity.cmp(entity)) else {
-            return Applied::default();
+            return;
         };
         pins.remove(i);
         let event = self.unpinned_event(key, entity.clone(), false);
-        Applied {
-            token: None,
-            events: vec![event],
-        }
+        events.push(event);
     }
 
     /// The event of a removed pin; unmarks the lease when its last pin went.
@@ -424,7 +447,12 @@ impl Fsm {
         }
     }
 
-    fn set_time(&mut self, old: Time, new: Time) -> Result<Applied, LeaseError> {
+    fn set_time(
+        &mut self,
+        old: Time,
+        new: Time,
+        events: &mut Vec<Event>,
+    ) -> Result<Option<u64>, LeaseError> {
         if old != self.global {
             return Err(LeaseError::OutOfSync {
                 expected: old,
@@ -432,8 +460,7 @@ impl Fsm {
             });
         }
         self.global = new;
-        let mut events = Vec::new();
-        self.lapse_pins(new, &mut events);
+        self.lapse_pins(new, events);
         let mut expired = Vec::new();
         while let Some(entry) = self.expiries.first_entry() {
             if *entry.key() >= new {
@@ -455,10 +482,7 @@ impl Fsm {
         }
         expired.sort_unstable_by(|a, b| a.key().cmp(b.key()));
         events.extend(expired);
-        Ok(Applied {
-            token: None,
-            events,
-        })
+        Ok(None)
     }
 
     /// Removes every pin whose deadline is before `now`.
@@ -485,7 +509,8 @@ impl Fsm {
         from: &Arc<str>,
         to: &Arc<str>,
         d: Duration,
-    ) -> Result<Applied, LeaseError> {
+        events: &mut Vec<Event>,
+    ) -> Result<Option<u64>, LeaseError> {
         let expiry = self.expiry_after(d)?;
         let slot = self.find_held_by(key, from)?;
         let token = self.next_token();
@@ -498,15 +523,13 @@ impl Fsm {
         r.acquired = global;
         r.expiry = expiry;
         self.expiries.entry(expiry).or_default().push(slot);
-        Ok(Applied {
-            token: Some(token),
-            events: vec![Event::HandedOver {
-                key: key.clone(),
-                from: from.clone(),
-                to: to.clone(),
-                token,
-            }],
-        })
+        events.push(Event::HandedOver {
+            key: key.clone(),
+            from: from.clone(),
+            to: to.clone(),
+            token,
+        });
+        Ok(Some(token))
     }
 
     // ---- storage -----------------------------------------------------------------

@@ -25,16 +25,18 @@
 //!
 //! ## Policy
 //!
-//! - A claim granted → `Elected`; an extension is submitted every
-//!   [`TrackerConfig::renew_after`] after the last successful grant or extension.
+//! - A claim granted → `Elected`; an extension is submitted
+//!   [`TrackerConfig::renew_after`] (less up to [`TrackerConfig::renew_jitter`]) after
+//!   the previous successful request was sent: the start its lease can prove.
 //! - An extension refused by the log (`Invalid`, `Held`) → `Deposed`. One that did not
 //!   reach the log (`Shed`, `DeadlineExceeded`, `Aborted`) is retried after
 //!   [`TrackerConfig::retry_delay`], at most [`TrackerConfig::extend_retries`] times;
 //!   then `Deposed`.
 //! - A claim refused (`Held`, `Invalid`) or answered `DeadlineExceeded` is never
 //!   retried directly: the tracker waits for the lease to be released (an `Expired` or
-//!   `Revoked` event) and then claims at once; without news for a whole
-//!   [`TrackerConfig::duration`] it claims again anyway, since events can be missed.
+//!   `Revoked` event) and then claims at once; without news for
+//!   [`TrackerConfig::release_fallback`] it claims again anyway, since events can be
+//!   missed.
 //! - A claim `Shed` or `Aborted` is retried after [`TrackerConfig::claim_backoff`] plus
 //!   up to 50% jitter derived from the holder's name, so that many trackers refused at
 //!   once do not return at once.
@@ -53,8 +55,9 @@
 //! // The engine granted the claim 100 ms later, with fencing token 7.
 //! tracker.handle_answer(Time::from_millis(100), id, &Outcome::Applied(Ok(Some(7))));
 //! assert_eq!(tracker.poll_output(), TrackerOutput::Elected { key: key.clone(), token: 7 });
-//! // Next: the renewal, 30 s after the grant.
-//! assert_eq!(tracker.poll_output(), TrackerOutput::Timeout(Time::from_millis(30_100)));
+//! // Next: the renewal, 30 s after the claim was sent (up to 1.5 s early: jitter).
+//! let TrackerOutput::Timeout(renew) = tracker.poll_output() else { panic!() };
+//! assert!((28_500..=30_000).contains(&renew.as_millis()));
 //! assert!(tracker.is_leader(&key));
 //! ```
 
