@@ -18,11 +18,23 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "clippy, wasm32"
 cargo clippy -p leasehold --all-targets --target wasm32-unknown-unknown -- -D warnings
 
+step "clippy, wasm32 (JavaScript API)"
+cargo clippy -p leasehold-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
+
 step "tests, native"
 cargo test --workspace --all-features
 
 step "tests, wasm32 under Node"
 cargo test -p leasehold --tests --target wasm32-unknown-unknown
+
+step "JavaScript package: build for Node and web, size budget"
+./scripts/wasm.sh
+
+step "JavaScript API, Rust side under Node (wasm-bindgen-test)"
+cargo test -p leasehold-wasm --target wasm32-unknown-unknown --test api
+
+step "JavaScript API, node --test"
+node --test wasm/test/
 
 step "benchmarks build, and run once each"
 cargo bench -p leasehold-benches --no-run

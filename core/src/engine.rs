@@ -271,21 +271,18 @@ impl Engine {
     /// The log time that corresponds to the caller's `local` time.
     #[must_use]
     pub fn log_time(&self, local: Time) -> Time {
-        Time::from_millis(
-            self.log_base.as_millis()
-                + local
-                    .as_millis()
-                    .saturating_sub(self.local_base.as_millis()),
-        )
+        let since = local.as_millis().saturating_sub(self.local_base.as_millis());
+        Time::from_millis(self.log_base.as_millis().saturating_add(since))
     }
 
     /// The caller's time that corresponds to log time `log`.
     #[must_use]
     pub fn local_of(&self, log: Time) -> Time {
-        Time::from_millis(
-            (self.local_base.as_millis() + log.as_millis())
-                .saturating_sub(self.log_base.as_millis()),
-        )
+        let (local, base) = (self.local_base.as_millis(), self.log_base.as_millis());
+        Time::from_millis(match log.as_millis().checked_sub(base) {
+            Some(since) => local.saturating_add(since),
+            None => local.saturating_sub(base - log.as_millis()),
+        })
     }
 
     /// Waiting requests in `lane`.
