@@ -271,7 +271,9 @@ impl Engine {
     /// The log time that corresponds to the caller's `local` time.
     #[must_use]
     pub fn log_time(&self, local: Time) -> Time {
-        let since = local.as_millis().saturating_sub(self.local_base.as_millis());
+        let since = local
+            .as_millis()
+            .saturating_sub(self.local_base.as_millis());
         Time::from_millis(self.log_base.as_millis().saturating_add(since))
     }
 
