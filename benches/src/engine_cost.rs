@@ -4,7 +4,7 @@
 
 use crate::figures::Plan;
 use crate::workload;
-use leasehold::{Batch, Config, Engine, Output, Time};
+use leasehold::{Batch, Config, Engine, Op, Output, Time};
 use serde::Serialize;
 use std::hint::black_box;
 use std::time::Instant;
@@ -27,6 +27,78 @@ pub struct EngineCost {
     pub ratio: f64,
 }
 
+/// An engine holding leases and a batch's worth of extensions to submit, driven as a
+/// replicated log would drive it; shared by [`engine_cost`] and the divan benchmark.
+#[derive(Debug)]
+pub struct EngineRig {
+    engine: Engine,
+    extends: Vec<Op>,
+    map: std::collections::HashMap<leasehold::Key, u64, rustc_hash::FxBuildHasher>,
+    next: usize,
+}
+
+/// Requests per batch in the rig.
+pub const BATCH_OPS: usize = 1_000;
+
+impl EngineRig {
+    /// An engine whose state holds `leases` leases (`mysql-0..`), batches of
+    /// [`BATCH_OPS`], and the baseline map of the same keys.
+    ///
+    /// # Panics
+    ///
+    /// If `leases` is zero.
+    #[must_use]
+    pub fn new(leases: usize) -> EngineRig {
+        assert!(leases > 0, "measuring needs at least one lease");
+        let keys = workload::keys(leases);
+        let config = Config {
+            max_batch_ops: BATCH_OPS,
+            queue_capacity: BATCH_OPS * 2,
+            max_in_flight: 1,
+            ..Config::default()
+        };
+        let engine = Engine::with_state(config, workload::populated_fsm_for(&keys), 1, Time::ZERO)
+            .expect("the config is valid");
+        EngineRig {
+            engine,
+            extends: workload::extends_for(&keys),
+            map: workload::baseline_map(&keys),
+            next: 0,
+        }
+    }
+
+    /// Leases held.
+    #[must_use]
+    pub fn leases(&self) -> usize {
+        self.extends.len()
+    }
+
+    /// Submits the next `n` extensions (cycling through the leases) and drives them to
+    /// their answers: the batch is encoded, decoded back as the log would hand it to a
+    /// replica, committed and applied. Returns how many answers were ok.
+    pub fn round(&mut self, n: usize) -> usize {
+        let mut ok = 0;
+        for _ in 0..n {
+            let op = self.extends[self.next].clone();
+            self.next = (self.next + 1) % self.extends.len();
+            let _ = self.engine.handle_request(Time::ZERO, op);
+            ok += drive(&mut self.engine);
+        }
+        self.engine.handle_timeout(Time::ZERO);
+        ok + drive(&mut self.engine)
+    }
+
+    /// The baseline: `n` plain hash map updates over the same keys.
+    pub fn baseline_round(&mut self, n: usize) {
+        for _ in 0..n {
+            if let Some(key) = black_box(&self.extends[self.next]).key() {
+                black_box(workload::baseline_extend(&mut self.map, key, 0));
+            }
+            self.next = (self.next + 1) % self.extends.len();
+        }
+    }
+}
+
 /// Measures [`EngineCost`] over `leases` leases with batches of 1,000 extensions.
 ///
 /// # Panics
@@ -35,50 +107,26 @@ pub struct EngineCost {
 #[must_use]
 #[allow(clippy::cast_precision_loss)]
 pub fn engine_cost(leases: usize, plan: Plan) -> EngineCost {
-    assert!(leases > 0, "measuring needs at least one lease");
-    let keys = workload::keys(leases);
-    let extends = workload::extends_for(&keys);
-    let fsm = workload::populated_fsm_for(&keys);
-    let batch_ops = 1_000;
-    let config = Config {
-        max_batch_ops: batch_ops,
-        queue_capacity: batch_ops * 2,
-        max_in_flight: 1,
-        ..Config::default()
-    };
-    let mut engine = Engine::with_state(config, fsm, 1, Time::ZERO).expect("the config is valid");
-    let mut map = workload::baseline_map(&keys);
-
-    let passes = plan.min_ops.div_ceil(extends.len()).max(1);
-    let requests = passes * extends.len();
+    let mut rig = EngineRig::new(leases);
+    let requests = plan.min_ops.div_ceil(leases).max(1) * leases;
     let (mut best, mut baseline) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..plan.runs.max(1) {
         let start = Instant::now();
-        let mut ok = 0usize;
-        for _ in 0..passes {
-            for op in &extends {
-                let _ = engine.handle_request(Time::ZERO, op.clone());
-                ok += drive(&mut engine);
-            }
-            engine.handle_timeout(Time::ZERO);
-            ok += drive(&mut engine);
+        let mut ok = 0;
+        for _ in 0..requests / BATCH_OPS {
+            ok += rig.round(BATCH_OPS);
         }
+        ok += rig.round(requests % BATCH_OPS);
         best = best.min(start.elapsed().as_nanos() as f64 / requests as f64);
         assert_eq!(ok, requests, "every request is answered ok");
 
         let start = Instant::now();
-        for _ in 0..passes {
-            for op in &extends {
-                if let Some(key) = black_box(op).key() {
-                    black_box(workload::baseline_extend(&mut map, key, 0));
-                }
-            }
-        }
+        rig.baseline_round(requests);
         baseline = baseline.min(start.elapsed().as_nanos() as f64 / requests as f64);
     }
     EngineCost {
         leases,
-        batch_ops,
+        batch_ops: BATCH_OPS,
         ns_per_request: best,
         requests_per_second: 1e9 / best,
         hashmap_ns_per_op: baseline,
