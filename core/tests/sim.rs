@@ -4,7 +4,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use leasehold::sim::{Checker, Mode, Params, SCENARIOS, Scenario, Simulation, Stats};
+use leasehold::sim::{Action, Checker, Mode, Params, SCENARIOS, Scenario, Simulation, Stats};
 use leasehold::{Event, Key, Time};
 
 fn params(name: &str, set: &[(&str, &str)]) -> Params {
@@ -217,4 +217,67 @@ fn the_checker_names_the_batch_of_a_double_grant() {
         .check(3, Time::from_millis(5_000), 0, Some(0), &early)
         .unwrap_err();
     assert!(v.what.contains("before its expiry"), "{}", v.what);
+}
+
+/// A small steady run with every leader elected; returns the simulation and the leader
+/// unit of lease 0.
+fn steady() -> (Simulation, usize) {
+    let (_, sim) = run(
+        "ps45",
+        &[
+            ("leases", "20"),
+            ("duration_ms", "10000"),
+            ("renew_ms", "5000"),
+        ],
+        20_000,
+    );
+    let unit = sim.leader_unit(0).expect("lease 0 has a leader");
+    (sim, unit)
+}
+
+#[test]
+fn a_partitioned_leader_is_deposed_and_replaced_without_a_spurious_change() {
+    let (mut sim, unit) = steady();
+    let h = sim.holder_index(0, unit);
+    sim.inject(Action::Partition(h, 30_000));
+    assert!(!sim.holder_up(0, unit));
+    sim.run_for(20_000);
+    assert_ne!(
+        sim.leader_unit(0),
+        Some(unit),
+        "it can no longer prove its lease"
+    );
+    let s = sim.stats();
+    assert!(s.leader_changes >= 1, "another unit took over");
+    assert_eq!(
+        s.spurious_leader_changes, 0,
+        "the old leader was cut off, not renewing"
+    );
+    sim.run_for(30_000);
+    assert!(sim.holder_up(0, unit), "the partition healed");
+    assert_eq!(sim.stats().invariant_violations, 0);
+}
+
+#[test]
+fn a_hung_holder_loses_its_lease_and_a_crashed_one_rejoins_after_restart() {
+    let (mut sim, unit) = steady();
+    sim.inject(Action::StopRenewing(sim.holder_index(0, unit)));
+    sim.run_for(20_000);
+    let key = sim.key(0).unwrap().clone();
+    let holder = sim.engine().fsm().holder(&key).map(str::to_owned);
+    assert!(
+        holder.is_some_and(|h| !h.ends_with(&format!("/{unit}"))),
+        "another unit holds it"
+    );
+
+    let other = sim.leader_unit(1).expect("lease 1 has a leader");
+    sim.crash(1, other);
+    assert!(!sim.holder_up(1, other));
+    sim.run_for(20_000);
+    assert_ne!(sim.leader_unit(1), Some(other));
+    sim.restart(1, other);
+    assert!(sim.holder_up(1, other));
+    sim.run_for(5_000);
+    assert_eq!(sim.stats().spurious_leader_changes, 0);
+    assert_eq!(sim.stats().invariant_violations, 0);
 }

@@ -428,6 +428,18 @@ impl Simulation {
         ticket
     }
 
+    /// Makes a scripted action happen now (a fault, a load change, a pin).
+    pub fn inject(&mut self, action: Action) {
+        self.apply(action);
+        self.pump();
+    }
+
+    /// The holder index of unit `unit` of lease `lease`, as [`Action`]s name holders.
+    #[must_use]
+    pub fn holder_index(&self, lease: usize, unit: usize) -> usize {
+        lease * self.params.units + unit
+    }
+
     /// Crashes the holder `unit` of lease `lease`.
     pub fn crash(&mut self, lease: usize, unit: usize) {
         self.apply(Action::Crash(lease * self.params.units + unit));

@@ -151,7 +151,10 @@ pub const PARAM_NAMES: &[&str] = &[
 ];
 
 impl Params {
-    /// Sets one parameter by name from its text (`"5000"`, `"per-op"`, `"true"`).
+    /// Sets one parameter by name from its text (`"5000"`, `"per-op"`, `"true"`). Only the
+    /// value's form is checked here; [`Params::validate`] (which [`super::Simulation::new`]
+    /// calls) checks that the parameters make sense together, so they can be set in any
+    /// order.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ParamError> {
         let invalid = |problem| ParamError::Invalid {
             name: name.to_owned(),
@@ -192,7 +195,7 @@ impl Params {
             "queue_capacity" => self.engine.queue_capacity = size(n)?,
             _ => return Err(ParamError::Unknown(name.to_owned())),
         }
-        self.validate()
+        Ok(())
     }
 
     /// The value of every parameter, by name, as text.
