@@ -44,4 +44,10 @@ step "load test: a short smoke run of every scenario, batched and per-op"
 cargo run --release -p leasehold-benches --bin loadtest -- \
   --scenario all --mode both --seconds 60 --set leases=1000
 
+step "clippy, wasm32, dashboard"
+cargo clippy -p leasehold-web --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "dashboard: build, then browser tests in headless chromium (screenshots into docs/screenshots)"
+./scripts/web.sh test
+
 step "all checks passed"

@@ -281,3 +281,21 @@ fn a_hung_holder_loses_its_lease_and_a_crashed_one_rejoins_after_restart() {
     assert_eq!(sim.stats().spurious_leader_changes, 0);
     assert_eq!(sim.stats().invariant_violations, 0);
 }
+
+#[test]
+fn a_recording_replays_to_the_committed_state_even_across_an_engine_restart() {
+    let mut sim =
+        Simulation::new("restart-herd", params("restart-herd", &[("leases", "100")])).unwrap();
+    sim.record();
+    sim.run_for(90_000);
+    let mut replica = leasehold::Fsm::new();
+    for bytes in sim.recording() {
+        let batch = leasehold::Batch::decode(bytes).unwrap();
+        replica.apply_batch(&batch);
+    }
+    assert!(!sim.recording().is_empty());
+    assert_eq!(
+        replica.snapshot().encode().unwrap(),
+        sim.engine().fsm().snapshot().encode().unwrap()
+    );
+}

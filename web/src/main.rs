@@ -1,6 +1,5 @@
-//! The leasehold dashboard. The Yew application arrives with the dashboard issue; this
-//! placeholder keeps the workspace layout in place.
+//! Mounts the leasehold dashboard (see the library for everything else).
 
 fn main() {
-    println!("leasehold dashboard: build it with the dashboard issue");
+    leasehold_web::mount();
 }

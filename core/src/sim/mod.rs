@@ -134,8 +134,10 @@ pub struct Simulation {
     violation: Option<Violation>,
     load_dropped_at: Option<Time>,
     rng: ChaCha8Rng,
-    /// Encoded batches, in log order, when recording.
+    /// Committed batches' bytes, in log order, when recording.
     recording: Option<Vec<Vec<u8>>>,
+    /// Appended batches not yet settled, when recording.
+    appended: VecDeque<(u64, Vec<u8>)>,
     /// The latest events (not extensions), newest last, at most `HISTORY`.
     recent_events: VecDeque<(Time, Event)>,
     /// The latest settled batches, newest last, at most `HISTORY`.
@@ -241,6 +243,7 @@ impl Simulation {
             load_dropped_at: None,
             rng,
             recording: None,
+            appended: VecDeque::new(),
             recent_events: VecDeque::new(),
             recent_batches: VecDeque::new(),
             renewed: vec![Time::ZERO; total],
@@ -250,7 +253,9 @@ impl Simulation {
         })
     }
 
-    /// Keeps every committed batch's bytes, for export (see [`Simulation::recording`]).
+    /// Keeps every committed batch's bytes, for export (see [`Simulation::recording`]);
+    /// batches the log abandoned are left out, so replaying the recording gives the
+    /// committed state.
     pub fn record(&mut self) {
         self.recording.get_or_insert_with(Vec::new);
     }
@@ -652,8 +657,8 @@ impl Simulation {
                     self.stats.ops += a.ops as u64;
                     self.stats.log_entries += self.log.entries(a.ops);
                     self.stats.log_bytes += a.bytes.len() as u64;
-                    if let Some(r) = self.recording.as_mut() {
-                        r.push(a.bytes);
+                    if self.recording.is_some() {
+                        self.appended.push_back((a.seq, a.bytes));
                     }
                 }
                 Output::Answer(a) => {
@@ -663,6 +668,20 @@ impl Simulation {
                 }
                 Output::Event(e) => self.on_event(&e),
                 Output::Settled(r) => {
+                    // Batches settle in log order; older ones still waiting were
+                    // abandoned by an engine restart.
+                    while let Some((seq, bytes)) = self.appended.pop_front() {
+                        if seq == r.seq {
+                            if let (true, Some(rec)) = (r.committed, self.recording.as_mut()) {
+                                rec.push(bytes);
+                            }
+                            break;
+                        }
+                        if seq > r.seq {
+                            self.appended.push_front((seq, bytes));
+                            break;
+                        }
+                    }
                     if self.recent_batches.len() == HISTORY {
                         self.recent_batches.pop_front();
                     }

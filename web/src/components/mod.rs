@@ -1,0 +1,23 @@
+//! The dashboard's components, one function component per file.
+
+pub mod app;
+pub mod batch_detail;
+pub mod batch_list;
+pub mod chart;
+pub mod charts;
+pub mod event_log;
+pub mod expiry_bar;
+pub mod header;
+pub mod help;
+pub mod invariant_monitor;
+pub mod lease_actions;
+pub mod lease_row;
+pub mod lease_table;
+pub mod log_io;
+pub mod notice;
+pub mod pin_badge;
+pub mod pin_form;
+pub mod queue_view;
+pub mod scenario_picker;
+pub mod timeline;
+pub mod transport;

@@ -1,0 +1,113 @@
+//! Play, pause, step one batch, the logarithmic speed slider, load up and down, the
+//! simulated time and the page's own cost per tick.
+
+use crate::hooks::use_dispatch;
+use crate::model::speed;
+use crate::state::{Action, RunRef};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// The transport's properties.
+#[derive(Properties, PartialEq)]
+pub struct TransportProps {
+    /// The run.
+    pub run: RunRef,
+    /// Whether it plays.
+    pub playing: bool,
+    /// The speed.
+    pub speed: f64,
+}
+
+/// `83.4 s`, `12 min 05.0 s`.
+#[must_use]
+pub fn clock(ms: u64) -> String {
+    let s = ms as f64 / 1000.0;
+    if s < 60.0 {
+        format!("{s:.1} s")
+    } else {
+        format!(
+            "{} min {:04.1} s",
+            ms / 60_000,
+            (ms % 60_000) as f64 / 1000.0
+        )
+    }
+}
+
+/// The transport bar.
+#[component]
+pub fn Transport(props: &TransportProps) -> Html {
+    let dispatch = use_dispatch();
+    let run = props.run.borrow();
+    let on = |a: Action| {
+        let d = dispatch.clone();
+        Callback::from(move |_: MouseEvent| d.dispatch(a.clone()))
+    };
+    let on_speed = {
+        let d = dispatch.clone();
+        Callback::from(move |e: InputEvent| {
+            let p: f64 = e
+                .target_unchecked_into::<HtmlInputElement>()
+                .value()
+                .parse()
+                .unwrap_or(0.0);
+            d.dispatch(Action::SetSpeed(speed::at(p)));
+        })
+    };
+    let ms = run.time_ms();
+    let meter = run.meter.borrow();
+    let cost = meter.mean();
+    let live = run.live();
+    let (active, leases) = live.map_or((0, 0), |l| {
+        (l.sim().active_leases(), l.sim().params().leases)
+    });
+    let can_act = run.can_act();
+    html! {
+        <div class="transport">
+            <button data-testid="play-pause" data-playing={props.playing.to_string()}
+                class={classes!("play", props.playing.then_some("on"))}
+                onclick={on(Action::TogglePlay)} title="play / pause (space)">
+                { if props.playing { "❚❚ pause" } else { "▶ play" } }
+            </button>
+            <button data-testid="step" onclick={on(Action::Step)} title="run until the next batch (→)">
+                { "▶| step" }
+            </button>
+            <label class="speed" title="speed, 0.01× to 100× (+ / −)">
+                { "speed " }
+                <input data-testid="speed" type="range" min="-2" max="2" step="0.01"
+                    value={format!("{:.2}", speed::position(props.speed))}
+                    data-speed={props.speed.to_string()}
+                    oninput={on_speed} />
+                <span class="speed-label">{ speed::label(props.speed) }</span>
+            </label>
+            <span class="sim-time" data-testid="sim-time" data-ms={ms.to_string()}
+                title="simulated time (log time when replaying)">
+                { "t = " }{ clock(ms) }
+            </span>
+            <span class="tick-cost" data-testid="tick-cost" data-ms={format!("{cost:.3}")}
+                data-overall-ms={format!("{:.3}", meter.overall())}
+                data-ticks={meter.ticks().to_string()}
+                data-sim-ms={format!("{:.3}", meter.mean_sim())}
+                title={format!("the main thread's mean cost per 100 ms tick over the last 50 ticks: \
+                    {:.1} ms simulation and ledger, {:.1} ms drawing (Yew, DOM, style, layout; painting aside)",
+                    meter.mean_sim(), cost - meter.mean_sim())}>
+                { format!("tick {cost:.1} ms") }
+            </span>
+            <span class="load">
+                <button data-testid="load-down" disabled={!can_act} onclick={on(Action::Load(false))}
+                    title="halve the active leases">{ "load −" }</button>
+                <span class="active" data-testid="active-leases" data-active={active.to_string()}>
+                    { format!("{active} / {leases} active") }
+                </span>
+                <button data-testid="load-up" disabled={!can_act} onclick={on(Action::Load(true))}
+                    title="double the active leases">{ "load +" }</button>
+            </span>
+            <button data-testid="engine-restart" disabled={!can_act} onclick={on(Action::RestartEngine)}
+                title="restart the engine's process: queued requests are answered, every holder reconnects after 5 s">
+                { "restart engine" }
+            </button>
+            <button class="help-button" onclick={on(Action::ToggleHelp)} title="keyboard shortcuts (?)">
+                { "?" }
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,13 @@
+//! The dashboard's model, in plain Rust (no browser): the live run and its committed
+//! log, the timeline, the lease table's order, the charts' samples, links and log
+//! files. Everything here is tested natively.
+
+pub mod ledger;
+pub mod link;
+pub mod live;
+pub mod logfile;
+pub mod meter;
+pub mod run;
+pub mod series;
+pub mod speed;
+pub mod table;

@@ -1,0 +1,554 @@
+//! What the dashboard shows: a live simulation or an imported log, the committed log
+//! as a [`Ledger`] (the head), and optionally the ledger at an earlier batch (the
+//! timeline's position).
+
+use super::ledger::{Ledger, OpAnswer};
+use super::link::RunSpec;
+use super::live::Live;
+use super::logfile;
+use super::meter::TickMeter;
+use super::table::TableOrder;
+use leasehold::sim::Violation;
+use leasehold::{Batch, Key, Op, Time};
+use std::cell::RefCell;
+use std::time::Duration;
+
+/// Where the log comes from.
+#[derive(Debug)]
+pub enum Source {
+    /// A simulation running in the page.
+    Live(Box<Live>),
+    /// A log file, replayed.
+    Imported {
+        /// The file's name.
+        name: String,
+    },
+}
+
+/// An invariant break, from the simulation's checker or the ledger's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Break {
+    /// The batch that broke it.
+    pub batch: u64,
+    /// What broke, with the log time.
+    pub what: String,
+}
+
+impl From<&Violation> for Break {
+    fn from(v: &Violation) -> Break {
+        Break {
+            batch: v.batch,
+            what: format!("at {}: {}", v.at, v.what),
+        }
+    }
+}
+
+/// Digests of what the views show (see [`Run::stamps`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamps {
+    /// The log's length and the timeline's position (header, timeline, batches).
+    pub log: u64,
+    /// The queue's lanes.
+    pub queue: u64,
+    /// The charts' samples.
+    pub charts: u64,
+    /// The events shown.
+    pub events: u64,
+    /// The invariant monitor.
+    pub invariants: u64,
+}
+
+/// The dashboard's model.
+#[derive(Debug)]
+pub struct Run {
+    /// The scenario and parameters (of the live run, or the last one before an import).
+    pub spec: RunSpec,
+    source: Source,
+    head: Ledger,
+    view: Option<Ledger>,
+    /// The lease table's order (refreshed while drawing).
+    pub table: RefCell<TableOrder>,
+    /// The page's cost per tick.
+    pub meter: RefCell<TickMeter>,
+}
+
+impl Run {
+    /// Starts a live run of `spec`.
+    pub fn start(spec: RunSpec) -> Result<Run, String> {
+        let live = Live::new(&spec.scenario, spec.params.clone()).map_err(|e| e.to_string())?;
+        let head = live.ledger();
+        Ok(Run {
+            spec,
+            source: Source::Live(Box::new(live)),
+            head,
+            view: None,
+            table: RefCell::default(),
+            meter: RefCell::default(),
+        })
+    }
+
+    /// Replays a log file named `name`; keeps `spec` for the scenario picker.
+    pub fn import(spec: RunSpec, name: String, file: &[u8]) -> Result<Run, String> {
+        let batches = logfile::read(file).map_err(|e| format!("{name}: {e}"))?;
+        let head = Ledger::import(batches).map_err(|e| format!("{name}: {e}"))?;
+        Ok(Run {
+            spec,
+            source: Source::Imported { name },
+            head,
+            view: None,
+            table: RefCell::default(),
+            meter: RefCell::default(),
+        })
+    }
+
+    // ---- reads -------------------------------------------------------------------
+
+    /// The live simulation, if this is a live run.
+    #[must_use]
+    pub fn live(&self) -> Option<&Live> {
+        match &self.source {
+            Source::Live(l) => Some(l),
+            Source::Imported { .. } => None,
+        }
+    }
+
+    /// Where the log comes from.
+    #[must_use]
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The ledger of the whole committed log.
+    #[must_use]
+    pub fn head(&self) -> &Ledger {
+        &self.head
+    }
+
+    /// The ledger shown: at the timeline's position.
+    #[must_use]
+    pub fn shown(&self) -> &Ledger {
+        self.view.as_ref().unwrap_or(&self.head)
+    }
+
+    /// Whether the timeline shows an earlier moment than the head of the log.
+    #[must_use]
+    pub fn in_past(&self) -> bool {
+        self.view.is_some()
+    }
+
+    /// Whether operator actions apply: a live run shown at its head.
+    #[must_use]
+    pub fn can_act(&self) -> bool {
+        self.live().is_some() && self.view.is_none()
+    }
+
+    /// The time shown, in ms: the simulation's clock when live at the head, else the
+    /// log time of the batch shown.
+    #[must_use]
+    pub fn time_ms(&self) -> u64 {
+        match (self.live(), &self.view) {
+            (Some(live), None) => live.sim().now().as_millis(),
+            _ => self.shown().now().as_millis(),
+        }
+    }
+
+    /// Digests of what each view shows, so that a view draws again only when it
+    /// changed (see [`crate::state::stamp`]).
+    #[must_use]
+    pub fn stamps(&self) -> Stamps {
+        use crate::state::stamp;
+        let shown = self.shown();
+        let base = [
+            self.head.batches() as u64,
+            self.position() as u64,
+            u64::from(self.in_past()),
+        ];
+        let queue = self.live().map_or(0, |l| {
+            let engine = l.sim().engine();
+            let m = engine.metrics();
+            let mut parts: Vec<u64> = m
+                .lanes
+                .iter()
+                .flat_map(|lane| [lane.depth as u64, lane.shed, lane.deadline_exceeded])
+                .collect();
+            parts.extend(leasehold::Lane::ALL.map(|l| engine.queue_depth(l) as u64));
+            parts.extend([engine.in_flight() as u64, m.coalesced, base[2]]);
+            stamp(&parts)
+        });
+        let samples = self.live().map_or(0, |l| {
+            l.series().samples().last().map_or(0, |s| s.t.to_bits())
+        });
+        Stamps {
+            log: stamp(&base),
+            queue,
+            charts: stamp(&[base[1], samples]),
+            events: stamp(&[base[1], shown.event_count()]),
+            invariants: stamp(&[base[0], self.violations()]),
+        }
+    }
+
+    /// The first invariant break, if any.
+    #[must_use]
+    pub fn violation(&self) -> Option<Break> {
+        self.live()
+            .and_then(|l| l.sim().violation())
+            .or(self.head.violation())
+            .map(Break::from)
+    }
+
+    /// How many invariant breaks were seen.
+    #[must_use]
+    pub fn violations(&self) -> u64 {
+        let sim = self
+            .live()
+            .map_or(0, |l| u64::from(l.sim().violation().is_some()));
+        sim.max(self.head.violations())
+    }
+
+    /// The answers of batch `seq`'s operations, replaying the log if they were not
+    /// kept.
+    #[must_use]
+    pub fn answers(&self, seq: u64) -> Option<Vec<OpAnswer>> {
+        if let Some(a) = self.shown().answers(seq).or(self.head.answers(seq)) {
+            return Some(a.to_vec());
+        }
+        let i = self.head.summaries().iter().position(|s| s.seq == seq)?;
+        let mut ledger = Ledger::replay(std::iter::empty(), &self.head.log()[..i], false).ok()?;
+        ledger.apply_bytes(&self.head.log()[i]).ok()?;
+        ledger.answers(seq).map(<[OpAnswer]>::to_vec)
+    }
+
+    /// The decoded batch `seq`.
+    #[must_use]
+    pub fn batch(&self, seq: u64) -> Option<Batch> {
+        Batch::decode(self.head.batch_bytes(seq)?).ok()
+    }
+
+    /// The log as a file, for export.
+    #[must_use]
+    pub fn export(&self) -> Vec<u8> {
+        logfile::write(self.head.log())
+    }
+
+    /// A file name for the export.
+    #[must_use]
+    pub fn export_name(&self) -> String {
+        let base = match &self.source {
+            Source::Live(_) => format!("{}-seed{}", self.spec.scenario, self.spec.params.seed),
+            Source::Imported { name } => name.trim_end_matches(".lhlog").to_owned(),
+        };
+        format!("leasehold-{base}-{}.lhlog", self.head.batches())
+    }
+
+    // ---- driving -----------------------------------------------------------------
+
+    /// Advances `ms` of simulated (or, in the past, log) time; `out_of_time` is asked
+    /// between chunks whether the tick's budget is spent. Returns false when there is
+    /// nothing more to play (an imported log at its end, or a break).
+    pub fn advance(&mut self, ms: u64, out_of_time: impl FnMut() -> bool) -> bool {
+        if let Some(view) = &self.view {
+            let target = view.now() + Duration::from_millis(ms);
+            self.replay_until(|s| s.time <= target);
+            return self.view.is_some() || self.live().is_some();
+        }
+        match &mut self.source {
+            Source::Live(live) => {
+                live.run(ms, &mut self.head, out_of_time);
+                live.sim().violation().is_none()
+            }
+            Source::Imported { .. } => false,
+        }
+    }
+
+    /// Runs until the next batch: in the past, applies the next one; live, runs until
+    /// one settles.
+    pub fn step(&mut self) {
+        if self.view.is_some() {
+            let next = self.position() + 1;
+            self.seek(next);
+            return;
+        }
+        if let Source::Live(live) = &mut self.source {
+            live.step(&mut self.head);
+        }
+    }
+
+    /// The timeline's position: batches applied in the ledger shown.
+    #[must_use]
+    pub fn position(&self) -> usize {
+        self.shown().batches()
+    }
+
+    /// Shows the state after the first `pos` batches (the head when `pos` reaches it).
+    pub fn seek(&mut self, pos: usize) {
+        let end = self.head.batches();
+        if pos >= end {
+            self.view = None;
+            return;
+        }
+        let reusable = self.view.as_ref().is_some_and(|v| v.batches() <= pos);
+        if !reusable {
+            let keys = self.head.rows().iter().map(|r| r.key.clone());
+            self.view = Some(Ledger::new(keys, false));
+        }
+        let mut left = pos - self.position();
+        self.replay_until(|_| {
+            let go = left > 0;
+            left = left.saturating_sub(1);
+            go
+        });
+    }
+
+    /// Applies batches to the view while `more` says so; drops the view at the head.
+    fn replay_until(&mut self, mut more: impl FnMut(&super::ledger::BatchSummary) -> bool) {
+        let Some(view) = self.view.as_mut() else {
+            return;
+        };
+        let log = self.head.log();
+        let summaries = self.head.summaries();
+        while let Some(s) = summaries.get(view.batches()) {
+            if !more(s) {
+                break;
+            }
+            if view.apply_bytes(&log[view.batches()]).is_err() {
+                break;
+            }
+        }
+        if view.batches() >= summaries.len() {
+            self.view = None;
+        }
+    }
+
+    // ---- operator actions (live, at the head) ---------------------------------------
+
+    fn live_mut(&mut self) -> Option<&mut Live> {
+        if self.view.is_some() {
+            return None;
+        }
+        match &mut self.source {
+            Source::Live(l) => Some(l),
+            Source::Imported { .. } => None,
+        }
+    }
+
+    /// Pins `key` for `entity`, for `seconds` from now if given.
+    pub fn pin(&mut self, key: &Key, entity: &str, reason: &str, seconds: Option<u64>) {
+        let now = self.head.now();
+        let Some(live) = self.live_mut() else { return };
+        let op = match (seconds, reason.trim()) {
+            (None, "") => Op::pin(key.clone(), entity),
+            (s, reason) => {
+                let until = s.map_or(Time::MAX, |s| now + Duration::from_secs(s.max(1)));
+                let reason = if reason.is_empty() { "pinned" } else { reason };
+                Op::pin_until(key.clone(), entity, until, reason)
+            }
+        };
+        live.operator(op);
+    }
+
+    /// Removes every pin of `key`.
+    pub fn unpin(&mut self, key: &Key) {
+        let entities: Vec<String> = self
+            .head
+            .pins(key)
+            .iter()
+            .map(|p| p.entity.to_string())
+            .collect();
+        let Some(live) = self.live_mut() else { return };
+        for e in entities {
+            live.operator(Op::unpin(key.clone(), e));
+        }
+    }
+
+    /// Revokes `key` from its holder.
+    pub fn revoke(&mut self, key: &Key) {
+        let Some(holder) = self.holder(key) else {
+            return;
+        };
+        if let Some(live) = self.live_mut() {
+            live.operator(Op::revoke(key.clone(), holder));
+        }
+    }
+
+    /// Hands `key` over to another unit that is up.
+    pub fn hand_over(&mut self, key: &Key) {
+        let Some(holder) = self.holder(key) else {
+            return;
+        };
+        let Some(live) = self.live_mut() else { return };
+        let Some(to) = live.successor(key, &holder) else {
+            return;
+        };
+        let d = Duration::from_millis(live.sim().params().duration_ms);
+        live.operator(Op::handover(key.clone(), holder, to, d));
+    }
+
+    /// Crashes the holder of `key`.
+    pub fn crash(&mut self, key: &Key) {
+        let Some(holder) = self.holder(key) else {
+            return;
+        };
+        if let Some(live) = self.live_mut() {
+            live.crash(key, &holder);
+        }
+    }
+
+    /// Cuts the holder of `key` off the network for `ms`.
+    pub fn partition(&mut self, key: &Key, ms: u64) {
+        let Some(holder) = self.holder(key) else {
+            return;
+        };
+        if let Some(live) = self.live_mut() {
+            live.partition(key, &holder, ms);
+        }
+    }
+
+    /// Restarts the engine's process; holders are cut off for `ms`, then reconnect.
+    pub fn restart_engine(&mut self, ms: u64) {
+        if let Some(live) = self.live_mut() {
+            live.restart_engine(ms);
+        }
+    }
+
+    /// Restarts the crashed units of `key`.
+    pub fn restart(&mut self, key: &Key) {
+        if let Some(live) = self.live_mut() {
+            live.restart(key);
+        }
+    }
+
+    /// Load up (`up`: twice the active leases, at most the scenario's) or down (half).
+    pub fn load(&mut self, up: bool) {
+        let Some(live) = self.live_mut() else { return };
+        let active = live.sim().active_leases();
+        let max = live.sim().params().leases;
+        let n = if up {
+            (active * 2).clamp(1, max)
+        } else {
+            active / 2
+        };
+        live.set_active(n);
+    }
+
+    fn holder(&self, key: &Key) -> Option<String> {
+        self.head.row(key)?.holder.as_deref().map(str::to_owned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> Run {
+        let (spec, _) = RunSpec::from_query("?scenario=ps45&seed=3&leases=20");
+        let mut run = Run::start(spec).unwrap();
+        run.advance(15_000, || false);
+        run
+    }
+
+    #[test]
+    fn the_timeline_rewinds_and_plays_forward_to_the_head() {
+        let mut run = run();
+        let end = run.position();
+        assert!(end > 20, "{end} batches");
+        run.seek(10);
+        assert!(run.in_past());
+        assert_eq!(run.position(), 10);
+        assert!(!run.can_act());
+        run.step();
+        assert_eq!(run.position(), 11);
+        run.seek(5);
+        assert_eq!(run.position(), 5);
+        let at = run.shown().now();
+        run.advance(1_000, || false);
+        assert!(run.shown().now() <= at + Duration::from_millis(1_000));
+        assert!(run.position() > 5);
+        run.advance(60_000, || false);
+        assert!(!run.in_past(), "caught up with the head");
+        assert_eq!(run.position(), end);
+    }
+
+    #[test]
+    fn export_and_import_give_the_same_state() {
+        let run = run();
+        let file = run.export();
+        let imported = Run::import(run.spec.clone(), "x.lhlog".into(), &file).unwrap();
+        let listed = |r: &Run| {
+            r.shown()
+                .rows()
+                .iter()
+                .filter(|r| r.listed())
+                .map(|r| (r.key.clone(), r.holder.clone(), r.token))
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(listed(&imported), listed(&run));
+        assert_eq!(imported.time_ms(), run.head().now().as_millis());
+        assert!(Run::import(run.spec.clone(), "bad".into(), b"nope").is_err());
+    }
+
+    #[test]
+    fn operator_actions_reach_the_log() {
+        let mut run = run();
+        let held = |run: &Run, i: usize| {
+            let row = &run.head().rows()[i];
+            (row.key.clone(), row.holder.clone().unwrap(), row.token)
+        };
+        // Hand over: another unit holds it, with a new token.
+        let (key, holder, token) = held(&run, 0);
+        run.hand_over(&key);
+        run.advance(500, || false);
+        let (_, now, new_token) = held(&run, 0);
+        assert_ne!(now, holder);
+        assert!(new_token > token);
+        // Revoke: deposed (an event says so).
+        let (key, holder, _) = held(&run, 1);
+        run.revoke(&key);
+        run.advance(500, || false);
+        assert!(run.head().events().any(|e| matches!(&e.event,
+            leasehold::Event::Revoked { key: k, holder: h, .. } if *k == key && *h == holder)));
+        // Crash and restart: the unit is down, then up.
+        let (key, holder, _) = held(&run, 2);
+        run.crash(&key);
+        let live = run.live().unwrap();
+        let (lease, unit) = live.unit_of(&key, &holder).unwrap();
+        assert!(!live.sim().holder_up(lease, unit));
+        run.restart(&key);
+        assert!(run.live().unwrap().sim().holder_up(lease, unit));
+        // Partition: the holder is cut off for a while.
+        let (key, holder, _) = held(&run, 3);
+        run.partition(&key, 10_000);
+        let live = run.live().unwrap();
+        let (lease, unit) = live.unit_of(&key, &holder).unwrap();
+        assert!(!live.sim().holder_up(lease, unit));
+        run.advance(10_500, || false);
+        assert!(run.live().unwrap().sim().holder_up(lease, unit));
+        // The engine restarts: the log goes on, the ledger still matches the engine.
+        run.restart_engine(2_000);
+        run.advance(8_000, || false);
+        let engine = run.live().unwrap().sim().engine().fsm().snapshot();
+        assert_eq!(run.head().fsm().snapshot(), engine);
+        // Load down and up.
+        run.load(false);
+        assert_eq!(run.live().unwrap().sim().active_leases(), 10);
+        run.load(true);
+        assert_eq!(run.live().unwrap().sim().active_leases(), 20);
+        // Nothing acts in the past.
+        run.seek(1);
+        let before = run.head().batches();
+        run.revoke(&key);
+        run.seek(usize::MAX);
+        run.advance(2_000, || false);
+        assert!(run.head().batches() > before);
+        assert!(!run.head().events().any(|e| matches!(&e.event,
+            leasehold::Event::Revoked { key: k, .. } if *k == key)));
+    }
+
+    #[test]
+    fn batch_details_have_an_answer_per_operation() {
+        let run = run();
+        let first = run.head().summaries()[0].seq;
+        let batch = run.batch(first).unwrap();
+        let answers = run.answers(first).unwrap();
+        assert_eq!(answers.len(), batch.ops.len());
+    }
+}
