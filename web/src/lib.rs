@@ -14,6 +14,7 @@
 
 pub mod components;
 pub mod hooks;
+pub mod learn;
 pub mod model;
 pub mod page;
 pub mod state;

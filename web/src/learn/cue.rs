@@ -64,7 +64,10 @@ impl Cue {
             Cue::NewLeader(lease) => holder_of(sim, lease),
             _ => None,
         };
-        Mark { at: sim.now().as_millis(), holder }
+        Mark {
+            at: sim.now().as_millis(),
+            holder,
+        }
     }
 
     /// Whether the narration may go on.
@@ -74,9 +77,13 @@ impl Cue {
             Cue::Read | Cue::TryIt => true,
             Cue::At(ms) => sim.now().as_millis() >= ms,
             Cue::Event(kind, lease) => sim.recent_events().any(|(t, e)| {
-                t.as_millis() >= mark.at && e.kind() == kind && lease.is_none_or(|l| is_lease(sim, e, l))
+                t.as_millis() >= mark.at
+                    && e.kind() == kind
+                    && lease.is_none_or(|l| is_lease(sim, e, l))
             }),
-            Cue::NewLeader(lease) => holder_of(sim, lease).is_some_and(|h| Some(&h) != mark.holder.as_ref()),
+            Cue::NewLeader(lease) => {
+                holder_of(sim, lease).is_some_and(|h| Some(&h) != mark.holder.as_ref())
+            }
             Cue::Stat(name, at_least) => {
                 let s = sim.stats();
                 let value = match name {

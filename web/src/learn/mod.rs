@@ -58,7 +58,11 @@ impl Chapter {
             .ok_or_else(|| SimError::UnknownScenario(self.scenario.to_owned()))?
             .params;
         p.seed = self.seed;
-        let extra = if beside { self.beside.unwrap_or(&[]) } else { &[] };
+        let extra = if beside {
+            self.beside.unwrap_or(&[])
+        } else {
+            &[]
+        };
         for (k, v) in self.overrides.iter().chain(extra) {
             p.set(k, v)?;
         }
@@ -104,7 +108,11 @@ mod tests {
         for chapter in &CHAPTERS {
             let sim = walk(chapter, 30 * 60_000);
             assert_eq!(sim.stats().invariant_violations, 0, "{}", chapter.title);
-            assert!(matches!(chapter.steps.last().map(|s| s.cue), Some(Cue::TryIt)), "{} ends by handing back the controls", chapter.title);
+            assert!(
+                matches!(chapter.steps.last().map(|s| s.cue), Some(Cue::TryIt)),
+                "{} ends by handing back the controls",
+                chapter.title
+            );
         }
     }
 
@@ -118,8 +126,15 @@ mod tests {
     #[test]
     fn chapter_one_elects_a_new_leader_only_after_the_old_lease_expired() {
         let sim = walk(&CHAPTERS[0], 600_000);
-        let events: Vec<_> = sim.recent_events().filter(|(_, e)| sim.lease_of(e.key()) == Some(0)).map(|(_, e)| e.kind()).collect();
-        let expired = events.iter().position(|k| *k == "expired").expect("the lease expired");
+        let events: Vec<_> = sim
+            .recent_events()
+            .filter(|(_, e)| sim.lease_of(e.key()) == Some(0))
+            .map(|(_, e)| e.kind())
+            .collect();
+        let expired = events
+            .iter()
+            .position(|k| *k == "expired")
+            .expect("the lease expired");
         assert!(events[expired..].contains(&"claimed"), "{events:?}");
     }
 

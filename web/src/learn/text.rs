@@ -13,7 +13,11 @@ pub static CHAPTERS: [Chapter; 6] = [
         title: "1. What a lease promises",
         scenario: "ps45",
         seed: 11,
-        overrides: &[("leases", "4"), ("singular", "0"), ("join_spread_ms", "2000")],
+        overrides: &[
+            ("leases", "4"),
+            ("singular", "0"),
+            ("join_spread_ms", "2000"),
+        ],
         beside: None,
         speed: 10.0,
         steps: &[
