@@ -433,7 +433,8 @@ impl Simulation {
         ticket
     }
 
-    /// Makes a scripted action happen now (a fault, a load change, a pin).
+    /// Makes a scripted action happen now (a fault, a load change, a pin). Actions that
+    /// name a holder or lease the simulation does not have are ignored.
     pub fn inject(&mut self, action: Action) {
         self.apply(action);
         self.pump();
@@ -856,6 +857,20 @@ impl Simulation {
 
     fn apply(&mut self, action: Action) {
         let units = self.params.units;
+        let holders = self.holders.len();
+        let out_of_range = match action {
+            Action::Crash(h)
+            | Action::Restart(h)
+            | Action::StopRenewing(h)
+            | Action::Partition(h, _) => h >= holders,
+            Action::PauseLeader(lease, _) | Action::ForgetfulPin { lease, .. } => {
+                lease >= self.keys.len()
+            }
+            _ => false,
+        };
+        if out_of_range {
+            return;
+        }
         match action {
             Action::SetActive(n) => {
                 let n = n.min(self.params.leases);
