@@ -5,8 +5,10 @@
 //! - [`model`]: plain Rust, tested natively: the run, its committed log (a ledger fed
 //!   batch by batch), the timeline, the table's order, the charts' samples.
 //! - [`state`]: the Yew reducer: a [`state::State`] and its [`state::Action`]s.
-//! - [`components`]: one function component per file; [`hooks`]: the ticker and the
-//!   keyboard.
+//! - [`components`]: one function component per file; [`hooks`]: the ticker, the
+//!   keyboard and the URL's fragment.
+//! - [`learn`]: the guided chapters (`#/learn/N`): their stories, the cues their
+//!   narration waits for, and a reader's place in one; plain Rust, walked natively.
 //! - [`page`]: what the dashboard asks of the page (clock, URL, downloads).
 
 #![forbid(unsafe_code)]

@@ -1,4 +1,5 @@
-//! What the dashboard asks of the page: the wall clock, the URL's query, downloads.
+//! What the dashboard asks of the page: the wall clock, the URL's query and fragment,
+//! downloads.
 //! (Browser only; natively these do nothing useful and are never called.)
 
 use wasm_bindgen::JsCast;
@@ -43,6 +44,35 @@ pub fn set_query(query: &str) {
         "",
         Some(&format!("{path}{query}")),
     );
+}
+
+/// The URL's fragment, with its `#` (empty without one).
+#[must_use]
+pub fn hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// Goes to the URL's fragment `hash` (`#/learn/2`, or `""` for none) as a new history
+/// entry, keeping the query. The page already shows it: no `hashchange` is fired.
+pub fn set_hash(hash: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(history) = window.history() else {
+        return;
+    };
+    let location = window.location();
+    let path = location.pathname().unwrap_or_default();
+    let query = location.search().unwrap_or_default();
+    if location.hash().unwrap_or_default() != hash {
+        let _ = history.push_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}{query}{hash}")),
+        );
+    }
 }
 
 /// Offers `bytes` as a download named `name`.

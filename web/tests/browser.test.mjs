@@ -6,6 +6,8 @@
 // operator's flows through the page's fixed `data-testid` hooks, save a screenshot of
 // each main view into docs/screenshots/ (the README's pictures), and print the figures:
 // the page's own cost per 100 ms tick with 10,000 leases at 1×, and the .wasm size.
+// Then they walk every guided chapter (`#/learn/N`) from its first step to its last,
+// pressing Continue as soon as the story offers it.
 
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -404,3 +406,175 @@ test('100,000 leases: only the rows on screen are drawn', async () => {
   console.log(`# figure: 100,000 leases at 1× while they join: ${cost.toFixed(2)} ms per tick, ${drawn} rows drawn`);
   assert.ok(drawn > 0 && drawn <= 40, `${drawn} rows drawn`);
 });
+
+// ---- guided chapters ----------------------------------------------------------------
+
+const CHAPTERS = [
+  '1. What a lease promises',
+  '2. Why batch',
+  '3. Overload without a leadership storm',
+  '4. Freezing leadership for an upgrade',
+  '5. Two leaders',
+  '6. The thundering herd',
+];
+// The longest a story may wait for one cue, wall-clock.
+const CUE_TIMEOUT_MS = 90_000;
+
+/** The chapter's step counter: its step (from 1) and how many steps it has. */
+async function chapterStep(p = page) {
+  const el = p.locator(byId('chapter-step'));
+  return { step: Number(await el.getAttribute('data-step')), steps: Number(await el.getAttribute('data-steps')) };
+}
+
+/** Opens chapter `n` by its link, in a freshly loaded page. */
+async function openChapter(n, p = page) {
+  await p.goto('about:blank');
+  await p.goto(`${base}/#/learn/${n}`);
+  await p.locator(byId('chapter-title')).waitFor();
+}
+
+/** Waits until the story offers Continue. While it waits, Continue is disabled and
+ * the panel says what for. */
+async function whenContinueOffered(p = page) {
+  const state = await p.evaluate(() => ({
+    disabled: document.querySelector('[data-testid="chapter-next"]').disabled,
+    waiting: (document.querySelector('[data-testid="chapter-waiting"]')?.textContent || '').startsWith('waiting for:'),
+  }));
+  assert.equal(state.disabled, state.waiting, JSON.stringify(state));
+  await p.locator(`${byId('chapter-next')}:not([disabled])`).waitFor({ timeout: CUE_TIMEOUT_MS });
+}
+
+/** Continue (by click, or with the → key) from step `from`; waits for the next one. */
+async function continueFrom(from, { key = false } = {}, p = page) {
+  if (key) await p.keyboard.press('ArrowRight');
+  else await p.locator(byId('chapter-next')).click();
+  await p.waitForFunction(
+    (s) => Number(document.querySelector('[data-testid="chapter-step"]')?.dataset.step) !== s,
+    from,
+  );
+}
+
+async function sideRow(stat, p = page) {
+  const row = p.locator(`${byId('side-by-side')} [data-stat="${stat}"]`);
+  return { main: Number(await row.getAttribute('data-main')), beside: Number(await row.getAttribute('data-beside')) };
+}
+
+test('chapters: a link in the header opens one; → and ← continue and go back; leave returns to the dashboard', async () => {
+  await open('?scenario=ps45&seed=3&leases=20');
+  assert.equal(await page.locator(byId('chapter')).count(), 0);
+  await page.locator(`${byId('learn-menu')} summary`).click();
+  assert.equal(await page.locator(byId('learn-link')).count(), 6);
+  await page.locator(`${byId('learn-link')}[data-chapter="1"]`).click();
+  await page.locator(byId('chapter-title')).waitFor();
+  assert.equal(await page.locator(byId('chapter-title')).textContent(), CHAPTERS[0]);
+  assert.match(page.url(), /#\/learn\/1$/);
+  assert.deepEqual(await chapterStep(), { step: 1, steps: 5 });
+  assert.ok(await page.locator(byId('chapter-back')).isDisabled(), 'no Back on the first step');
+  // The story holds the controls until its last step.
+  assert.ok(await page.locator(byId('load-up')).isDisabled());
+  const first = await page.locator(byId('chapter-text')).textContent();
+
+  // → continues once the cue is met; ← and Back show the previous step again.
+  await page.locator('h1').click();
+  await whenContinueOffered();
+  await continueFrom(1, { key: true });
+  assert.equal((await chapterStep()).step, 2);
+  const second = await page.locator(byId('chapter-text')).textContent();
+  assert.notEqual(second, first);
+  assert.match(await page.locator(byId('chapter-waiting')).textContent(), /waiting for: the clock to reach 40 s/);
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction(() => document.querySelector('[data-testid="chapter-step"]').dataset.step === '1');
+  assert.equal(await page.locator(byId('chapter-text')).textContent(), first);
+  await continueFrom(1, { key: true });
+  assert.equal(await page.locator(byId('chapter-text')).textContent(), second);
+  await page.locator(byId('chapter-back')).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="chapter-step"]').dataset.step === '1');
+  await continueFrom(1);
+  assert.equal((await chapterStep()).step, 2);
+
+  // A link to a chapter that does not exist says so.
+  await page.goto(`${base}/#/learn/9`);
+  await page.locator(byId('notice')).waitFor();
+  assert.match(await page.locator(byId('notice')).textContent(), /no chapter 9/);
+  await page.keyboard.press('Escape');
+
+  // Leaving keeps the chapter's run on the dashboard, paused, and its link in the URL.
+  await page.goto(`${base}/#/learn/1`);
+  await page.locator(byId('chapter-leave')).click();
+  await page.locator(byId('chapter')).waitFor({ state: 'detached' });
+  assert.doesNotMatch(page.url(), /#/);
+  assert.match(page.url(), /scenario=ps45&seed=11/);
+  assert.equal(await playing(), false);
+  assert.ok(!(await page.locator(byId('load-up')).isDisabled()), 'the controls are the operator’s again');
+  // The browser's back button returns to the chapter.
+  await page.goBack();
+  await page.locator(byId('chapter-title')).waitFor();
+  assert.deepEqual(await chapterStep(), { step: 1, steps: 5 });
+});
+
+for (const [i, title] of CHAPTERS.entries()) {
+  const n = i + 1;
+  test(`chapter ${n}, "${title}", walks from its first step to its last`, async () => {
+    const t0 = Date.now();
+    await openChapter(n);
+    assert.equal(await page.locator(byId('chapter-title')).textContent(), title);
+    const { steps } = await chapterStep();
+    assert.ok(steps >= 3, `${steps} steps`);
+    const seen = [(await chapterStep()).step];
+    const texts = [await page.locator(byId('chapter-text')).textContent()];
+    assert.ok(texts[0].length > 40);
+    while (seen.at(-1) < steps) {
+      await whenContinueOffered();
+      assert.equal(await playing(), false, 'the story pauses at its cue');
+      if (n === 2 && seen.at(-1) === 3) {
+        // "Compare the entries per second…": the two runs, 20 s in.
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.locator('.learn').screenshot({ path: path.join(SHOTS, 'side-by-side.png') });
+      }
+      await continueFrom(seen.at(-1));
+      seen.push((await chapterStep()).step);
+      texts.push(await page.locator(byId('chapter-text')).textContent());
+      if (n === 1 && seen.at(-1) === 3) {
+        // The leader crashed: its lease runs down while the rivals wait.
+        await page.waitForFunction(() => Number(document.querySelector('[data-testid="sim-time"]').dataset.ms) >= 75_000);
+        await shot('chapter');
+      }
+    }
+    assert.deepEqual(seen, Array.from({ length: steps }, (_, k) => k + 1), 'data-step goes 1, 2, … up to data-steps');
+    assert.equal(new Set(texts).size, steps, 'every step has its own narration');
+    // "Try it yourself": the controls are the reader's.
+    assert.match(await page.locator(byId('chapter-waiting')).textContent(), /the controls are yours/);
+    assert.ok(!(await page.locator(byId('load-up')).isDisabled()));
+    assert.ok(!(await page.locator(byId('chapter-next')).isDisabled()));
+    assert.equal(await page.locator(byId('invariant-status')).getAttribute('data-violations'), '0');
+
+    if (n === 2) {
+      // Side by side: the same load on a per-operation log and on a batched one.
+      assert.equal(await page.locator(byId('side-main')).getAttribute('data-mode'), 'batched');
+      assert.equal(await page.locator(byId('side-beside')).getAttribute('data-mode'), 'per-op');
+      const eps = await sideRow('entries_per_second');
+      const fsyncs = await sideRow('log_entries');
+      const p99 = await sideRow('p99_latency_ms');
+      console.log(
+        `# chapter 2 at ${(await simMs()) / 1000} s: entries/s batched ${eps.main.toFixed(1)}, per-op ${eps.beside.toFixed(1)}; ` +
+          `fsyncs ${fsyncs.main} vs ${fsyncs.beside}; p99 ${p99.main} ms vs ${p99.beside} ms`,
+      );
+      assert.ok(eps.main > 0 && eps.main <= 12, `batched: ${eps.main} entries/s`);
+      assert.ok(eps.beside > 20 * eps.main, `per-op ${eps.beside} entries/s is not far above batched ${eps.main}`);
+      assert.ok(p99.beside > p99.main);
+    }
+
+    // Continue at the end: the next chapter, or after the last one the dashboard.
+    await continueFrom(steps);
+    if (n < CHAPTERS.length) {
+      await page.waitForFunction((t) => document.querySelector('[data-testid="chapter-title"]')?.textContent === t, CHAPTERS[n]);
+      assert.equal((await chapterStep()).step, 1);
+      assert.match(page.url(), new RegExp(`#/learn/${n + 1}$`));
+    } else {
+      await page.locator(byId('chapter')).waitFor({ state: 'detached' });
+      assert.doesNotMatch(page.url(), /#/);
+      assert.equal(await page.locator(`${byId('run-source')}[data-mode="live"]`).count(), 1);
+    }
+    console.log(`# chapter ${n}: ${steps} steps walked in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+}

@@ -1,6 +1,7 @@
-//! The top bar: the name, what is running, the scenario picker and the log's import
-//! and export.
+//! The top bar: the name, what is running, the guided chapters, the scenario picker
+//! and the log's import and export.
 
+use super::learn_menu::LearnMenu;
 use super::log_io::LogIo;
 use super::scenario_picker::ScenarioPicker;
 use crate::model::run::Source;
@@ -12,6 +13,9 @@ use yew::prelude::*;
 pub struct HeaderProps {
     /// The run.
     pub run: RunRef,
+    /// The chapter being read, if any.
+    #[prop_or_default]
+    pub chapter: Option<usize>,
 }
 
 /// The top bar.
@@ -34,6 +38,7 @@ pub fn Header(props: &HeaderProps) -> Html {
             <span class={classes!("source", mode)} data-testid="run-source" data-mode={mode}>
                 <b>{ mode }</b>{ " " }{ label }
             </span>
+            <LearnMenu current={props.chapter} />
             <ScenarioPicker spec={run.spec.clone()} />
             <LogIo batches={run.head().batches()} />
         </header>

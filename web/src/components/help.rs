@@ -21,7 +21,9 @@ pub fn Help() -> Html {
                 </dl>
                 <p class="hint">{ "Click a lease to select it; pin, revoke and crash act on the selected lease. \
                     Click a batch to see its operations and the answer each got. \
-                    Drag the timeline to see any earlier moment; play continues from there to the head." }</p>
+                    Drag the timeline to see any earlier moment; play continues from there to the head. \
+                    The Learn menu opens guided chapters: → continues once the story reaches its moment, \
+                    ← goes back to the previous step (the simulation is not rewound)." }</p>
             </div>
         </div>
     }

@@ -47,6 +47,8 @@ pub fn LeaseActions(props: &LeaseActionsProps) -> Html {
     };
     let why = if can {
         ""
+    } else if run.narrated() {
+        "the chapter's story holds the controls until its \"try it yourself\" step"
     } else {
         "only at the head of a live run"
     };

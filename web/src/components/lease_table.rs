@@ -38,7 +38,7 @@ fn row_view(run: &Run, row: &crate::model::ledger::Row) -> LeaseRowView {
     let ledger = run.shown();
     let holder = row.holder.as_deref().unwrap_or("").to_owned();
     let holder_down = !holder.is_empty()
-        && run.can_act()
+        && !run.in_past()
         && run.live().is_some_and(|l| {
             l.unit_of(&row.key, &holder)
                 .is_some_and(|(lease, unit)| !l.sim().holder_up(lease, unit))

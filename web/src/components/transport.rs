@@ -61,6 +61,11 @@ pub fn Transport(props: &TransportProps) -> Html {
         (l.sim().active_leases(), l.sim().params().leases)
     });
     let can_act = run.can_act();
+    let held = if run.narrated() {
+        "the chapter's story holds the controls until its \"try it yourself\" step"
+    } else {
+        ""
+    };
     html! {
         <div class="transport">
             <button data-testid="play-pause" data-playing={props.playing.to_string()}
@@ -68,7 +73,8 @@ pub fn Transport(props: &TransportProps) -> Html {
                 onclick={on(Action::TogglePlay)} title="play / pause (space)">
                 { if props.playing { "❚❚ pause" } else { "▶ play" } }
             </button>
-            <button data-testid="step" onclick={on(Action::Step)} title="run until the next batch (→)">
+            <button data-testid="step" onclick={on(Action::Step)} title="run until the next batch (→)"
+                disabled={run.narrated() && !run.in_past()}>
                 { "▶| step" }
             </button>
             <label class="speed" title="speed, 0.01× to 100× (+ / −)">
@@ -92,7 +98,7 @@ pub fn Transport(props: &TransportProps) -> Html {
                     meter.mean_sim(), cost - meter.mean_sim())}>
                 { format!("tick {cost:.1} ms") }
             </span>
-            <span class="load">
+            <span class="load" title={held}>
                 <button data-testid="load-down" disabled={!can_act} onclick={on(Action::Load(false))}
                     title="halve the active leases">{ "load −" }</button>
                 <span class="active" data-testid="active-leases" data-active={active.to_string()}>

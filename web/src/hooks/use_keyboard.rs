@@ -1,5 +1,5 @@
 //! Keyboard shortcuts: space plays or pauses, → steps one batch, ← goes back one
-//! batch, + and − change the speed, End returns to the head, e exports, ? shows help,
+//! batch (in a chapter: Continue and Back), + and − change the speed, End returns to the head, e exports, ? shows help,
 //! Esc closes. Keys typed into a field are left alone.
 
 use crate::state::{Action, Dispatch};
@@ -10,8 +10,8 @@ use yew::prelude::*;
 /// Every shortcut: the key as shown and what it does.
 pub const SHORTCUTS: &[(&str, &str)] = &[
     ("space", "play / pause"),
-    ("→", "step one batch"),
-    ("←", "back one batch (timeline)"),
+    ("→", "step one batch; in a chapter, continue"),
+    ("←", "back one batch (timeline); in a chapter, back"),
     ("+ / −", "faster / slower (×2)"),
     ("End", "back to the head of the log (live)"),
     ("e", "export the log"),
@@ -24,8 +24,8 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
 pub fn action_of(key: &str) -> Option<Action> {
     Some(match key {
         " " | "Spacebar" => Action::TogglePlay,
-        "ArrowRight" => Action::Step,
-        "ArrowLeft" => Action::SeekBy(-1),
+        "ArrowRight" => Action::Next,
+        "ArrowLeft" => Action::Previous,
         "+" | "=" => Action::Notch(true),
         "-" | "_" => Action::Notch(false),
         "End" | "l" => Action::ToHead,

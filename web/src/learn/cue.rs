@@ -41,7 +41,8 @@ pub enum Cue {
     Event(&'static str, Option<usize>),
     /// Lease `n` has a holder other than the one it had when the step began.
     NewLeader(usize),
-    /// A statistic reaches a value: `stale_writes_refused`, `claims_shed`, `coalesced`.
+    /// A statistic (`stale_writes_refused`, `claims_shed`, `coalesced`) grows by at
+    /// least this much after the step began.
     Stat(&'static str, u64),
     /// "Try it yourself": the controls are the reader's; Continue is always offered.
     TryIt,
@@ -54,6 +55,8 @@ pub struct Mark {
     pub at: u64,
     /// The holder of the cue's lease, if it names one.
     pub holder: Option<String>,
+    /// The cue's statistic, if it names one.
+    pub stat: u64,
 }
 
 impl Cue {
@@ -64,9 +67,14 @@ impl Cue {
             Cue::NewLeader(lease) => holder_of(sim, lease),
             _ => None,
         };
+        let stat = match self {
+            Cue::Stat(name, _) => stat(sim, name),
+            _ => 0,
+        };
         Mark {
             at: sim.now().as_millis(),
             holder,
+            stat,
         }
     }
 
@@ -84,17 +92,29 @@ impl Cue {
             Cue::NewLeader(lease) => {
                 holder_of(sim, lease).is_some_and(|h| Some(&h) != mark.holder.as_ref())
             }
-            Cue::Stat(name, at_least) => {
-                let s = sim.stats();
-                let value = match name {
-                    "stale_writes_refused" => s.stale_writes_refused,
-                    "claims_shed" => s.claims_shed,
-                    "coalesced" => s.coalesced,
-                    _ => 0,
-                };
-                value >= at_least
-            }
+            Cue::Stat(name, at_least) => stat(sim, name).saturating_sub(mark.stat) >= at_least,
         }
+    }
+
+    /// What the narration waits for, in a few words ("the lease to expire").
+    #[must_use]
+    pub fn waiting_for(self) -> String {
+        let what = match self {
+            Cue::Read => "you to read on",
+            Cue::TryIt => "you to try it",
+            Cue::At(ms) => return format!("the clock to reach {}", clock(ms)),
+            Cue::Event("claimed", _) => "a unit to be elected",
+            Cue::Event("expired", _) => "the lease to expire",
+            Cue::Event("pinned", _) => "the operator to pin the leases",
+            Cue::Event("unpinned", _) => "the pins to be lifted",
+            Cue::Event(kind, _) => return format!("an event: {kind}"),
+            Cue::NewLeader(_) => "a new leader to be elected",
+            Cue::Stat("claims_shed", _) => "a claim to be shed",
+            Cue::Stat("stale_writes_refused", _) => "a stale write to be refused",
+            Cue::Stat("coalesced", n) => return format!("{n} claims to coalesce"),
+            Cue::Stat(name, n) => return format!("{name} to reach {n}"),
+        };
+        what.to_owned()
     }
 
     /// Whether the simulation plays while the cue is awaited (a reader-paced step
@@ -105,6 +125,17 @@ impl Cue {
     }
 }
 
+/// The value of a statistic a cue can wait for.
+fn stat(sim: &Simulation, name: &str) -> u64 {
+    let s = sim.stats();
+    match name {
+        "stale_writes_refused" => s.stale_writes_refused,
+        "claims_shed" => s.claims_shed,
+        "coalesced" => s.coalesced,
+        _ => 0,
+    }
+}
+
 fn holder_of(sim: &Simulation, lease: usize) -> Option<String> {
     let key = sim.key(lease)?;
     sim.engine().fsm().holder(key).map(str::to_owned)
@@ -112,4 +143,14 @@ fn holder_of(sim: &Simulation, lease: usize) -> Option<String> {
 
 fn is_lease(sim: &Simulation, e: &Event, lease: usize) -> bool {
     sim.lease_of(e.key()) == Some(lease)
+}
+
+/// `40 s`, `5 min 05 s`.
+fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    if s < 60 {
+        format!("{s} s")
+    } else {
+        format!("{} min {:02} s", s / 60, s % 60)
+    }
 }

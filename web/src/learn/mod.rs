@@ -7,10 +7,26 @@
 //! walked from start to end by `cargo test` as well as by the browser tests.
 
 mod cue;
+mod guide;
 mod text;
 
 pub use cue::{Act, Cue, Mark};
+pub use guide::{Forward, Guide, QUANTUM_MS};
 pub use text::CHAPTERS;
+
+/// The link to chapter `n` (from 1), a URL fragment: `#/learn/n`.
+#[must_use]
+pub fn link(n: usize) -> String {
+    format!("#/learn/{n}")
+}
+
+/// The chapter number a URL fragment links to (`#/learn/3` → 3), whether or not such a
+/// chapter exists; `None` for any other fragment.
+#[must_use]
+pub fn linked(fragment: &str) -> Option<usize> {
+    let n = fragment.strip_prefix("#/learn/")?;
+    n.trim_end_matches('/').parse().ok()
+}
 
 use leasehold::sim::{Params, Scenario, SimError, Simulation};
 
@@ -136,6 +152,15 @@ mod tests {
             .position(|k| *k == "expired")
             .expect("the lease expired");
         assert!(events[expired..].contains(&"claimed"), "{events:?}");
+    }
+
+    #[test]
+    fn a_chapter_is_linked_by_its_number() {
+        assert_eq!(linked(&link(4)), Some(4));
+        assert_eq!(linked("#/learn/9/"), Some(9));
+        assert_eq!(linked("#/learn/x"), None);
+        assert_eq!(linked(""), None);
+        assert_eq!(linked("#/other"), None);
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub static CHAPTERS: [Chapter; 6] = [
             ("queue_capacity", "1000"),
         ],
         beside: None,
-        speed: 120.0,
+        speed: 100.0,
         steps: &[
             step(
                 "A log that commits at most 300 operations a second, and load that arrives in \
@@ -225,10 +225,10 @@ pub static CHAPTERS: [Chapter; 6] = [
         steps: &[
             step(
                 "400 applications with 3 units each, all settled. At one minute the controller \
-                 restarts: every unit loses contact, and in five seconds all of them will \
+                 restarts: every unit loses contact, and five seconds later all of them will \
                  reconnect at the same moment.",
                 Act::None,
-                Cue::At(66_000),
+                Cue::At(62_000),
             ),
             step(
                 "They reconnect and every unit claims at once: 1,200 claims in a burst. Leaders' \

@@ -29,16 +29,22 @@ pub struct Live {
 impl Live {
     /// A run of `scenario` with `params`, recording its log.
     pub fn new(scenario: &str, params: Params) -> Result<Live, SimError> {
-        let mut sim = Simulation::new(scenario, params)?;
+        Ok(Live::of(Simulation::new(scenario, params)?))
+    }
+
+    /// A run of `sim` (a fresh simulation, such as a chapter's); it records its log
+    /// from here on.
+    #[must_use]
+    pub fn of(mut sim: Simulation) -> Live {
         sim.record();
         let series = Series::new(&sim);
-        Ok(Live {
+        Live {
             sim,
             cursor: 0,
             pending: VecDeque::new(),
             abandoned: BTreeSet::new(),
             series,
-        })
+        }
     }
 
     /// An empty ledger whose rows are this run's leases, in the simulation's order.
@@ -52,6 +58,12 @@ impl Live {
     #[must_use]
     pub fn sim(&self) -> &Simulation {
         &self.sim
+    }
+
+    /// The simulation, to act on it directly (a chapter's step does); what it commits
+    /// reaches the ledger at the next [`Live::sync`].
+    pub fn sim_mut(&mut self) -> &mut Simulation {
+        &mut self.sim
     }
 
     /// The charts' samples.

@@ -8,7 +8,7 @@ use super::live::Live;
 use super::logfile;
 use super::meter::TickMeter;
 use super::table::TableOrder;
-use leasehold::sim::Violation;
+use leasehold::sim::{Simulation, Violation};
 use leasehold::{Batch, Key, Op, Time};
 use std::cell::RefCell;
 use std::time::Duration;
@@ -66,6 +66,7 @@ pub struct Run {
     source: Source,
     head: Ledger,
     view: Option<Ledger>,
+    narrated: bool,
     /// The lease table's order (refreshed while drawing).
     pub table: RefCell<TableOrder>,
     /// The page's cost per tick.
@@ -76,15 +77,31 @@ impl Run {
     /// Starts a live run of `spec`.
     pub fn start(spec: RunSpec) -> Result<Run, String> {
         let live = Live::new(&spec.scenario, spec.params.clone()).map_err(|e| e.to_string())?;
+        Ok(Run::of_live(spec, live))
+    }
+
+    /// A live run of `sim`, a fresh simulation (a chapter's); its spec is the
+    /// simulation's scenario and parameters, so a link reproduces it.
+    #[must_use]
+    pub fn of_simulation(sim: Simulation) -> Run {
+        let spec = RunSpec {
+            scenario: sim.scenario().name.to_owned(),
+            params: sim.params().clone(),
+        };
+        Run::of_live(spec, Live::of(sim))
+    }
+
+    fn of_live(spec: RunSpec, live: Live) -> Run {
         let head = live.ledger();
-        Ok(Run {
+        Run {
             spec,
             source: Source::Live(Box::new(live)),
             head,
             view: None,
+            narrated: false,
             table: RefCell::default(),
             meter: RefCell::default(),
-        })
+        }
     }
 
     /// Replays a log file named `name`; keeps `spec` for the scenario picker.
@@ -96,6 +113,7 @@ impl Run {
             source: Source::Imported { name },
             head,
             view: None,
+            narrated: false,
             table: RefCell::default(),
             meter: RefCell::default(),
         })
@@ -136,10 +154,31 @@ impl Run {
         self.view.is_some()
     }
 
-    /// Whether operator actions apply: a live run shown at its head.
+    /// Whether operator actions apply: a live run shown at its head, whose controls no
+    /// chapter's narration holds.
     #[must_use]
     pub fn can_act(&self) -> bool {
-        self.live().is_some() && self.view.is_none()
+        self.live().is_some() && self.view.is_none() && !self.narrated
+    }
+
+    /// Whether a chapter's narration holds the controls: operator actions and stepping
+    /// wait until its "try it yourself" step, so that the story stays the same.
+    #[must_use]
+    pub fn narrated(&self) -> bool {
+        self.narrated
+    }
+
+    /// Gives the controls to a chapter's narration (`true`) or back to the reader.
+    pub fn set_narrated(&mut self, narrated: bool) {
+        self.narrated = narrated;
+    }
+
+    /// The live simulation, to act on directly (a chapter's step does).
+    pub fn sim_mut(&mut self) -> Option<&mut Simulation> {
+        match &mut self.source {
+            Source::Live(l) => Some(l.sim_mut()),
+            Source::Imported { .. } => None,
+        }
     }
 
     /// The time shown, in ms: the simulation's clock when live at the head, else the
@@ -261,11 +300,14 @@ impl Run {
     }
 
     /// Runs until the next batch: in the past, applies the next one; live, runs until
-    /// one settles.
+    /// one settles (unless a chapter's narration holds the controls).
     pub fn step(&mut self) {
         if self.view.is_some() {
             let next = self.position() + 1;
             self.seek(next);
+            return;
+        }
+        if self.narrated {
             return;
         }
         if let Source::Live(live) = &mut self.source {
@@ -322,7 +364,7 @@ impl Run {
     // ---- operator actions (live, at the head) ---------------------------------------
 
     fn live_mut(&mut self) -> Option<&mut Live> {
-        if self.view.is_some() {
+        if self.view.is_some() || self.narrated {
             return None;
         }
         match &mut self.source {
