@@ -60,8 +60,6 @@ struct Holder {
     wake: Time,
     /// The token of its latest election (for fenced writes).
     token: u64,
-    /// Whether its tracker believes it leads.
-    leader: bool,
 }
 
 impl Holder {
@@ -73,7 +71,6 @@ impl Holder {
             stopped: false,
             wake: Time::MAX,
             token: 0,
-            leader: false,
         }
     }
 }
@@ -468,7 +465,7 @@ impl Simulation {
     #[must_use]
     pub fn leader_unit(&self, lease: usize) -> Option<usize> {
         let u = self.params.units;
-        (0..u).find(|&unit| self.holders.get(lease * u + unit).is_some_and(|h| h.leader))
+        (0..u).find(|&unit| self.believes_it_leads(lease * u + unit))
     }
 
     // ---- the loop ----------------------------------------------------------------
@@ -548,7 +545,7 @@ impl Simulation {
             self.start_holder(h);
             return;
         }
-        if holder.leader && !self.fenced.is_empty() {
+        if !self.fenced.is_empty() && self.believes_it_leads(h) {
             self.fenced_write(h);
         }
         if let Some(t) = self.holders[h].tracker.as_mut() {
@@ -567,14 +564,12 @@ impl Simulation {
             match tracker.poll_output() {
                 TrackerOutput::Submit { id, op } => self.submit(h, id, op),
                 TrackerOutput::Elected { token, .. } => {
-                    let holder = &mut self.holders[h];
-                    holder.leader = true;
-                    holder.token = token;
+                    self.holders[h].token = token;
                     if !self.fenced.is_empty() {
                         self.fenced_write(h);
                     }
                 }
-                TrackerOutput::Deposed { .. } => self.holders[h].leader = false,
+                TrackerOutput::Deposed { .. } => {}
                 TrackerOutput::Timeout(t) => {
                     self.schedule(h, t);
                     return;
@@ -793,6 +788,16 @@ impl Simulation {
         }
     }
 
+    /// Whether holder `h`'s tracker believes it leads its lease (while paused, what it
+    /// believed before the pause).
+    fn believes_it_leads(&self, h: usize) -> bool {
+        let lease = h / self.params.units;
+        self.holders
+            .get(h)
+            .and_then(|holder| holder.tracker.as_ref())
+            .is_some_and(|t| t.is_leader(&self.keys[lease]))
+    }
+
     fn healthy(&self, h: &Holder) -> bool {
         h.tracker.is_some() && !h.stopped && h.muted_until <= self.now && h.paused_until <= self.now
     }
@@ -835,7 +840,6 @@ impl Simulation {
         t.track(self.now, self.keys[lease].clone());
         let holder = &mut self.holders[h];
         holder.tracker = Some(t);
-        holder.leader = false;
         holder.stopped = false;
         holder.wake = Time::MAX;
         self.drain_holder(h);
@@ -844,7 +848,6 @@ impl Simulation {
     fn stop_holder(&mut self, h: usize) {
         let holder = &mut self.holders[h];
         holder.tracker = None;
-        holder.leader = false;
         holder.wake = Time::MAX;
     }
 
@@ -881,15 +884,10 @@ impl Simulation {
                     self.load_dropped_at = Some(self.now);
                     self.stats.recovery_ms = None;
                 } else {
-                    let first = if self.active == 0 {
-                        self.params.leases
-                    } else {
-                        self.active
-                    };
-                    // Singular leases' controllers join with the first load.
                     let mut joining: Vec<usize> = (self.active * units..n * units).collect();
                     if self.active == 0 {
-                        joining.extend(first * units..self.keys.len() * units);
+                        // The singular leases' controllers join with the first load.
+                        joining.extend(self.params.leases * units..self.keys.len() * units);
                     }
                     for h in joining {
                         let delay = if self.params.join_spread_ms == 0 {
