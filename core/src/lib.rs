@@ -117,6 +117,7 @@ pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod frame;
 pub mod fsm;
 pub mod key;
 pub mod lane;

@@ -300,6 +300,7 @@ fn a_damaged_last_record_is_a_torn_tail() {
         assert_eq!(
             replay.torn_tail,
             Some(TornTail {
+                record: records.len() - 1,
                 offset: last,
                 dropped_bytes: end - last,
                 reason: replay.torn_tail.unwrap().reason,
@@ -330,8 +331,12 @@ fn a_damaged_middle_record_is_corruption_and_changes_nothing() {
             fs::write(&copy, &bytes).unwrap();
             let damaged = flip(&copy, at);
             match FileLog::open(&copy) {
-                Err(LogError::Corrupt { offset, reason }) => {
-                    assert_eq!(offset, start, "flip at {at}");
+                Err(LogError::Corrupt {
+                    record,
+                    offset,
+                    reason,
+                }) => {
+                    assert_eq!((record, offset), (index, start), "flip at {at}");
                     assert!(!reason.is_empty());
                 }
                 other => panic!("flip at {at}: expected Corrupt, got {other:?}"),
@@ -351,6 +356,7 @@ fn corruption_messages_say_where() {
     let err = FileLog::open(&path).unwrap_err();
     let message = err.to_string();
     assert!(message.contains(&offsets[1].to_string()), "{message}");
+    assert!(message.contains("record 1 "), "{message}");
     assert!(message.contains("checksum"), "{message}");
 }
 
@@ -376,7 +382,12 @@ fn impossible_lengths_are_corruption_and_never_allocated() {
             let damaged = set_length(&copy, offsets[index], len);
             let (result, largest) = largest_allocation(|| FileLog::open(&copy));
             match result {
-                Err(LogError::Corrupt { offset, reason }) => {
+                Err(LogError::Corrupt {
+                    record,
+                    offset,
+                    reason,
+                }) => {
+                    assert_eq!(record, index, "length {len} in record {index}");
                     assert_eq!(offset, offsets[index], "length {len} in record {index}");
                     assert!(reason.contains("length"), "{reason}");
                 }
