@@ -11,13 +11,13 @@
 //! rejects trailing bytes.
 
 use crate::batch::Batch;
-use crate::fsm::PinInfo;
 use crate::key::Key;
 use crate::limits::{
     MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_DURATION_MS, MAX_NAME_BYTES, MAX_REASON_BYTES,
     MAX_SNAPSHOT_BYTES,
 };
 use crate::op::Op;
+use crate::pin::PinInfo;
 use crate::snapshot::{Snapshot, SnapshotLease};
 use crate::time::{Time, duration_millis};
 use rustc_hash::FxHashMap;
@@ -305,7 +305,7 @@ fn envelope<T: Serialize>(kind: u8, body: &T, limit: usize) -> Result<Vec<u8>, E
     Ok(out)
 }
 
-pub(crate) fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
+fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
     if batch.ops.len() > MAX_BATCH_OPS {
         return Err(EncodeError::LimitExceeded {
             what: "operations per batch",
@@ -378,7 +378,7 @@ pub(crate) fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
     envelope(BATCH_KIND, &wire, MAX_BATCH_BYTES)
 }
 
-pub(crate) fn encode_snapshot(snapshot: &Snapshot) -> Result<Vec<u8>, EncodeError> {
+fn encode_snapshot(snapshot: &Snapshot) -> Result<Vec<u8>, EncodeError> {
     let mut names = Interner::with_capacity(2 * snapshot.leases().len() + 2);
     let mut leases = Vec::with_capacity(snapshot.leases().len());
     for l in snapshot.leases() {
@@ -516,7 +516,7 @@ fn duration(ms: u64) -> Result<Duration, DecodeError> {
     Ok(Duration::from_millis(ms))
 }
 
-pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
+fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
     let wire: WireBatch<'_> = open(bytes, BATCH_KIND, "batch", MAX_BATCH_BYTES)?;
     if wire.ops.len() > MAX_BATCH_OPS {
         return Err(DecodeError::LimitExceeded {
@@ -572,7 +572,7 @@ pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
     Ok(Batch { seq: wire.seq, ops })
 }
 
-pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
+fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
     let wire: WireSnapshot<'_> = open(bytes, SNAPSHOT_KIND, "snapshot", MAX_SNAPSHOT_BYTES)?;
     let t = Table::decode(&wire.strings)?;
     let global = Time::from_millis(wire.global);
@@ -644,4 +644,32 @@ pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
         pins.insert(key, infos);
     }
     Ok(Snapshot::from_parts(global, wire.fence, leases, pins))
+}
+
+impl Batch {
+    /// The batch in the log format: a versioned postcard envelope whose names are
+    /// interned and front-coded, so a batch of similar keys costs few bytes per
+    /// operation. Deterministic: the same batch always gives the same bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        encode_batch(self)
+    }
+
+    /// Decodes untrusted bytes. Never panics; allocates at most in proportion to
+    /// `bytes.len()`, which is itself limited to [`crate::limits::MAX_BATCH_BYTES`].
+    pub fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
+        decode_batch(bytes)
+    }
+}
+
+impl Snapshot {
+    /// The snapshot in the log format (deterministic).
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        encode_snapshot(self)
+    }
+
+    /// Decodes untrusted bytes, checking that they describe a consistent state (sorted,
+    /// unique keys; tokens no greater than the fencing counter). Never panics.
+    pub fn decode(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
+        decode_snapshot(bytes)
+    }
 }

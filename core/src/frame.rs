@@ -81,7 +81,8 @@ pub fn check_record(record: &[u8]) -> Result<(), RecordError> {
 pub fn push_frame(out: &mut Vec<u8>, record: &[u8]) -> Result<(), RecordError> {
     check_record(record)?;
     // `check_record` bounds the length far below 4 GiB.
-    let len = u32::try_from(record.len()).map_err(|_| RecordError::TooLong { len: record.len() })?;
+    let len =
+        u32::try_from(record.len()).map_err(|_| RecordError::TooLong { len: record.len() })?;
     out.reserve(FRAME_HEADER_LEN + record.len());
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(record).to_le_bytes());

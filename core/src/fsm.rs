@@ -8,6 +8,7 @@ use crate::error::{FieldError, LeaseError};
 use crate::event::Event;
 use crate::key::Key;
 use crate::op::Op;
+pub use crate::pin::PinInfo;
 use crate::snapshot::{Snapshot, SnapshotLease};
 use crate::time::Time;
 use compact_str::CompactString;
@@ -48,17 +49,6 @@ pub struct LeaseInfo {
     pub pinned_by: Vec<String>,
     /// When the holder was granted the lease, in log time.
     pub acquired: Time,
-}
-
-/// One pin as [`Fsm::pins`] returns it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PinInfo {
-    /// Who pinned the lease.
-    pub entity: Arc<str>,
-    /// The log time after which the pin lapses, if any.
-    pub until: Option<Time>,
-    /// Why it was pinned, if said.
-    pub reason: Option<Arc<str>>,
 }
 
 /// A held lease as stored: 80 bytes, no heap for names up to 24 bytes.

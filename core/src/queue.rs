@@ -5,9 +5,9 @@
 //! others riding along as rivals answered from its result. Capacity counts every waiting
 //! request of the extend, admin and claim lanes; the singular lane is never shed.
 
-use crate::engine::Ticket;
 use crate::lane::Lane;
 use crate::op::Op;
+use crate::outcome::Ticket;
 use crate::time::Time;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;

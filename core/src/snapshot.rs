@@ -1,8 +1,7 @@
 //! Snapshots: the whole state of the lease state machine, as the log format stores it.
 
-use crate::codec::{self, DecodeError, EncodeError};
-use crate::fsm::PinInfo;
 use crate::key::Key;
+use crate::pin::PinInfo;
 use crate::time::Time;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -75,16 +74,5 @@ impl Snapshot {
     #[must_use]
     pub fn pins(&self) -> &BTreeMap<Key, Vec<PinInfo>> {
         &self.pins
-    }
-
-    /// The snapshot in the log format (deterministic).
-    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        codec::encode_snapshot(self)
-    }
-
-    /// Decodes untrusted bytes, checking that they describe a consistent state (sorted,
-    /// unique keys; tokens no greater than the fencing counter). Never panics.
-    pub fn decode(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
-        codec::decode_snapshot(bytes)
     }
 }

@@ -61,11 +61,11 @@
 //! assert!(tracker.is_leader(&key));
 //! ```
 
-use crate::engine::Outcome;
 use crate::error::LeaseError;
 use crate::event::Event;
 use crate::key::Key;
 use crate::op::Op;
+use crate::outcome::Outcome;
 use crate::time::Time;
 use std::collections::VecDeque;
 use std::sync::Arc;
