@@ -16,7 +16,7 @@ step "clippy, native"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "clippy, wasm32"
-cargo clippy -p leasehold --all-targets --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p leasehold --features sim --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 step "clippy, wasm32 (JavaScript API)"
 cargo clippy -p leasehold-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
@@ -25,7 +25,7 @@ step "tests, native"
 cargo test --workspace --all-features
 
 step "tests, wasm32 under Node"
-cargo test -p leasehold --tests --target wasm32-unknown-unknown
+cargo test -p leasehold --features sim --tests --target wasm32-unknown-unknown
 
 step "JavaScript package: build for Node and web, size budget"
 ./scripts/wasm.sh
@@ -43,6 +43,9 @@ cargo bench -p leasehold-benches -- --test
 step "load test: a short smoke run of every scenario, batched and per-op"
 cargo run --release -p leasehold-benches --bin loadtest -- \
   --scenario all --mode both --seconds 60 --set leases=1000
+
+step "README commands: a short smoke run of each (report, bench-wasm, embed, the example page)"
+./scripts/readme-commands.sh
 
 step "clippy, wasm32, dashboard"
 cargo clippy -p leasehold-web --all-targets --target wasm32-unknown-unknown -- -D warnings

@@ -127,6 +127,7 @@ pub mod op;
 pub mod outcome;
 pub mod pin;
 mod queue;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod snapshot;
 pub mod time;

@@ -1,5 +1,6 @@
 //! The simulator: determinism (natively and in wasm), the scenarios' claims at a small
 //! scale, and the invariant checker catching a break.
+#![cfg(feature = "sim")]
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
