@@ -59,7 +59,7 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("config field `{field}` {problem}")]
 pub struct ConfigError {
-    /// The field's name, in snake case (`batch_interval`).
+    /// The field's name as the serde form spells it (`batchIntervalMs`).
     pub field: &'static str,
     /// What is wrong.
     pub problem: &'static str,
@@ -71,25 +71,28 @@ impl Config {
         let err = |field, problem| Err(ConfigError { field, problem });
         let ms = |d: Duration| d.as_millis();
         if ms(self.batch_interval) == 0 {
-            return err("batch_interval", "must be at least 1 ms");
+            return err("batchIntervalMs", "must be at least 1 ms");
         }
         if self.clock_interval < self.batch_interval {
-            return err("clock_interval", "must not be shorter than batch_interval");
+            return err(
+                "clockIntervalMs",
+                "must not be shorter than batchIntervalMs",
+            );
         }
         if self.max_batch_ops == 0 || self.max_batch_ops > crate::limits::MAX_BATCH_OPS - 1 {
-            return err("max_batch_ops", "must be between 1 and 65,535");
+            return err("maxBatchOps", "must be between 1 and 65,535");
         }
         if self.max_in_flight == 0 {
-            return err("max_in_flight", "must be at least 1");
+            return err("maxInFlight", "must be at least 1");
         }
         if self.queue_capacity == 0 {
-            return err("queue_capacity", "must be at least 1");
+            return err("queueCapacity", "must be at least 1");
         }
         for (field, d) in [
-            ("claim_deadline", self.claim_deadline),
-            ("extend_deadline", self.extend_deadline),
-            ("admin_deadline", self.admin_deadline),
-            ("singular_deadline", self.singular_deadline),
+            ("claimDeadlineMs", self.claim_deadline),
+            ("extendDeadlineMs", self.extend_deadline),
+            ("adminDeadlineMs", self.admin_deadline),
+            ("singularDeadlineMs", self.singular_deadline),
         ] {
             if ms(d) == 0 {
                 return err(field, "must be at least 1 ms");
@@ -97,8 +100,8 @@ impl Config {
         }
         if self.claim_deadline > self.extend_deadline {
             return err(
-                "claim_deadline",
-                "must not be longer than extend_deadline: claims are shed first",
+                "claimDeadlineMs",
+                "must not be longer than extendDeadlineMs: claims are shed first",
             );
         }
         Ok(())

@@ -35,7 +35,8 @@ pub enum LeaseError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{field}` {problem}")]
 pub struct FieldError {
-    /// The name of the offending field, e.g. `holder` or `duration`.
+    /// The name of the offending field as the serde form spells it, e.g. `holder` or
+    /// `durationMs`.
     pub field: &'static str,
     /// What is wrong with it, e.g. `must not be empty`.
     pub problem: &'static str,

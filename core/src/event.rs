@@ -127,6 +127,25 @@ impl Event {
         }
     }
 
+    /// The expiry a grant or an extension set, if the event is one.
+    #[must_use]
+    pub fn expiry(&self) -> Option<Time> {
+        match self {
+            Event::Claimed { expiry, .. } | Event::Extended { expiry, .. } => Some(*expiry),
+            _ => None,
+        }
+    }
+
+    /// The same event with its expiry (if it has one) mapped by `f`, e.g. from log time
+    /// to a caller's clock.
+    #[must_use]
+    pub fn map_expiry(mut self, f: impl FnOnce(Time) -> Time) -> Event {
+        if let Event::Claimed { expiry, .. } | Event::Extended { expiry, .. } = &mut self {
+            *expiry = f(*expiry);
+        }
+        self
+    }
+
     /// The event's name (`claimed`, `extended`, `expired`, `revoked`, `pinned`,
     /// `unpinned`, `handed-over`).
     #[must_use]

@@ -365,7 +365,7 @@ impl Fsm {
         events: &mut Vec<Event>,
     ) -> Result<Option<u64>, LeaseError> {
         if until.is_some_and(|u| u <= self.global) {
-            return Err(FieldError::new("until", "is not after the log's current time").into());
+            return Err(FieldError::new("untilMs", "is not after the log's current time").into());
         }
         let pins = self.pins.entry(key.clone()).or_default();
         let pin = PinInfo {
@@ -532,7 +532,7 @@ impl Fsm {
     fn expiry_after(&self, d: Duration) -> Result<Time, LeaseError> {
         self.global
             .checked_add(d)
-            .ok_or_else(|| FieldError::new("duration", "runs past the end of log time").into())
+            .ok_or_else(|| FieldError::new("durationMs", "runs past the end of log time").into())
     }
 
     fn info(&self, r: &Record, local_now: Time) -> LeaseInfo {

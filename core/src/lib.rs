@@ -117,6 +117,8 @@ pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[cfg(feature = "serde")]
+pub mod form;
 pub mod frame;
 pub mod fsm;
 pub mod key;

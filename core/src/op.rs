@@ -4,6 +4,7 @@ use crate::error::FieldError;
 use crate::key::Key;
 use crate::limits::{MAX_DURATION_MS, MAX_NAME_BYTES, MAX_REASON_BYTES};
 use crate::time::{Time, duration_millis};
+use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -177,7 +178,7 @@ impl Op {
             Op::Revoke { .. } => "revoke",
             Op::Pin { .. } => "pin",
             Op::Unpin { .. } => "unpin",
-            Op::SetTime { .. } => "set_time",
+            Op::SetTime { .. } => "setTime",
             Op::Handover { .. } => "handover",
         }
     }
@@ -199,7 +200,7 @@ impl Op {
             } => {
                 validate_key(key)?;
                 validate_name("holder", holder)?;
-                validate_duration("duration", *duration)
+                validate_duration("durationMs", *duration)
             }
             Op::Revoke { key, holder } => {
                 validate_key(key)?;
@@ -227,8 +228,8 @@ impl Op {
             Op::SetTime { old, new } => {
                 if new < old {
                     Err(FieldError::new(
-                        "new",
-                        "is earlier than `old`: time never goes backwards",
+                        "newMs",
+                        "is earlier than `oldMs`: time never goes backwards",
                     ))
                 } else {
                     Ok(())
@@ -246,8 +247,62 @@ impl Op {
                 if from == to {
                     return Err(FieldError::new("to", "is the same holder as `from`"));
                 }
-                validate_duration("duration", *duration)
+                validate_duration("durationMs", *duration)
             }
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    /// One line for logs and the dashboard, e.g. `claim ns/model/db by db/0 for 60.000s`,
+    /// `pin ns/model/db for machine-7 until 90.000s (series upgrade)`,
+    /// `setTime 1.000s → 2.000s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = |d: &Duration| Time::ZERO.saturating_add(*d);
+        match self {
+            Op::Claim {
+                key,
+                holder,
+                duration,
+            }
+            | Op::Extend {
+                key,
+                holder,
+                duration,
+            } => write!(
+                f,
+                "{} {key} by {holder} for {}",
+                self.kind(),
+                secs(duration)
+            ),
+            Op::Revoke { key, holder } => write!(f, "revoke {key} by {holder}"),
+            Op::Pin {
+                key,
+                entity,
+                until,
+                reason,
+            } => {
+                write!(f, "pin {key} for {entity}")?;
+                if let Some(until) = until {
+                    write!(f, " until {until}")?;
+                }
+                match reason {
+                    Some(reason) => write!(f, " ({reason})"),
+                    None => Ok(()),
+                }
+            }
+            Op::Unpin { key, entity } => write!(f, "unpin {key} for {entity}"),
+            Op::SetTime { old, new } => write!(f, "setTime {old} → {new}"),
+            Op::Handover {
+                key,
+                from,
+                to,
+                duration,
+            } => write!(
+                f,
+                "handover {key} from {from} to {to} for {}",
+                secs(duration)
+            ),
         }
     }
 }

@@ -82,10 +82,7 @@ fn requests_wait_for_the_100ms_tick_and_share_one_batch() {
     e.handle_timeout(at(100));
     let d = drain(&mut e);
     assert_eq!(d.appends.len(), 1);
-    assert_eq!(
-        kinds(&d.appends[0]),
-        ["set_time", "claim", "claim", "claim"]
-    );
+    assert_eq!(kinds(&d.appends[0]), ["setTime", "claim", "claim", "claim"]);
     // The next tick is 100 ms later.
     e.handle_request(at(150), Op::claim(key("d"), "d/0", MINUTE));
     assert_eq!(drain(&mut e).timeout, Some(at(200)));
@@ -116,7 +113,7 @@ fn a_batch_takes_singular_then_extend_then_admin_then_claim() {
     );
     assert_eq!(
         kinds(&d.appends[0]),
-        ["set_time", "claim", "extend", "pin", "claim"]
+        ["setTime", "claim", "extend", "pin", "claim"]
     );
     assert_eq!(
         &*d.appends[0].ops[1].key().unwrap().namespace,
@@ -146,7 +143,7 @@ fn a_singular_request_is_cut_at_once() {
     e.handle_request(at(5), Op::claim(singular("db"), "controller/0", MINUTE));
     let d = drain(&mut e);
     assert_eq!(d.appends.len(), 1);
-    assert_eq!(kinds(&d.appends[0]), ["set_time", "claim"]);
+    assert_eq!(kinds(&d.appends[0]), ["setTime", "claim"]);
     // Priority requests travel in the same lane whatever their key.
     e.handle_priority_request(at(6), Op::claim(key("x"), "x/0", MINUTE));
     assert_eq!(drain(&mut e).appends.len(), 1);
@@ -166,7 +163,7 @@ fn eager_mode_cuts_whenever_nothing_is_in_flight() {
     e.handle_committed(at(8), first.seq).unwrap();
     let d = drain(&mut e);
     assert_eq!(d.appends.len(), 1);
-    assert_eq!(kinds(&d.appends[0]), ["set_time", "claim", "claim"]);
+    assert_eq!(kinds(&d.appends[0]), ["setTime", "claim", "claim"]);
 }
 
 /// An engine whose window is held by one uncommitted batch, so requests queue.
@@ -287,7 +284,7 @@ fn duplicate_extensions_coalesce_into_one_operation() {
         .collect();
     e.handle_timeout(at(100));
     let d = drain(&mut e);
-    assert_eq!(kinds(&d.appends[0]), ["set_time", "extend"]);
+    assert_eq!(kinds(&d.appends[0]), ["setTime", "extend"]);
     assert!(
         matches!(&d.appends[0].ops[1], Op::Extend { duration, .. } if *duration == Duration::from_secs(30))
     );
@@ -305,7 +302,7 @@ fn competing_claims_put_one_claim_in_the_log_and_rivals_learn_the_winner() {
     let c = e.handle_request(at(3), Op::claim(key("x"), "x/2", MINUTE));
     e.handle_timeout(at(100));
     let d = drain(&mut e);
-    assert_eq!(kinds(&d.appends[0]), ["set_time", "claim"]);
+    assert_eq!(kinds(&d.appends[0]), ["setTime", "claim"]);
     assert!(matches!(d.outcome(a), Some(Outcome::Applied(Ok(Some(_))))));
     let held = Outcome::Applied(Err(LeaseError::Held {
         holder: "x/0".into(),
@@ -325,7 +322,7 @@ fn a_claim_by_the_current_holder_becomes_an_extension() {
     let t = e.handle_request(at(1), Op::claim(key("a"), "a/0", MINUTE));
     e.handle_timeout(at(100));
     let d = drain(&mut e);
-    assert_eq!(kinds(&d.appends[0]), ["set_time", "extend"]);
+    assert_eq!(kinds(&d.appends[0]), ["setTime", "extend"]);
     assert_eq!(d.outcome(t), Some(&Outcome::Applied(Ok(Some(token)))));
 }
 
@@ -400,42 +397,42 @@ fn config_errors_name_the_field() {
                 batch_interval: Duration::ZERO,
                 ..Config::default()
             },
-            "batch_interval",
+            "batchIntervalMs",
         ),
         (
             Config {
                 clock_interval: Duration::from_millis(10),
                 ..Config::default()
             },
-            "clock_interval",
+            "clockIntervalMs",
         ),
         (
             Config {
                 max_batch_ops: 0,
                 ..Config::default()
             },
-            "max_batch_ops",
+            "maxBatchOps",
         ),
         (
             Config {
                 max_in_flight: 0,
                 ..Config::default()
             },
-            "max_in_flight",
+            "maxInFlight",
         ),
         (
             Config {
                 queue_capacity: 0,
                 ..Config::default()
             },
-            "queue_capacity",
+            "queueCapacity",
         ),
         (
             Config {
                 extend_deadline: Duration::from_secs(1),
                 ..Config::default()
             },
-            "claim_deadline",
+            "claimDeadlineMs",
         ),
     ];
     for (config, field) in bad {

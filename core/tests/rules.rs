@@ -285,7 +285,7 @@ fn a_pin_deadline_in_the_past_is_rejected_naming_until() {
     assert_eq!(
         err,
         LeaseError::NotValid(FieldError::new(
-            "until",
+            "untilMs",
             "is not after the log's current time"
         ))
     );
@@ -312,7 +312,7 @@ fn time_never_goes_backwards() {
     advance(&mut fsm, 5_000);
     let err = fsm.apply(&Op::set_time(at(5_000), at(4_000))).unwrap_err();
     assert!(
-        matches!(err, LeaseError::NotValid(FieldError { field: "new", .. })),
+        matches!(err, LeaseError::NotValid(FieldError { field: "newMs", .. })),
         "{err}"
     );
     assert_eq!(fsm.global_time(), at(5_000));
@@ -398,10 +398,10 @@ fn validation_names_the_offending_field() {
         (Op::claim(Key::new("n", "", "l"), "h", secs(1)), "model"),
         (Op::claim(Key::new("n", "m", ""), "h", secs(1)), "lease"),
         (Op::claim(key("a"), "", secs(1)), "holder"),
-        (Op::claim(key("a"), "h", Duration::ZERO), "duration"),
+        (Op::claim(key("a"), "h", Duration::ZERO), "durationMs"),
         (
             Op::extend(key("a"), "h", Duration::from_micros(10)),
-            "duration",
+            "durationMs",
         ),
         (Op::pin(key("a"), ""), "entity"),
         (Op::unpin(key("a"), ""), "entity"),
@@ -410,7 +410,7 @@ fn validation_names_the_offending_field() {
         (Op::claim(key(&"x".repeat(257)), "h", secs(1)), "lease"),
         (
             Op::claim(key("a"), "h", Duration::from_secs(u64::MAX)),
-            "duration",
+            "durationMs",
         ),
     ];
     for (op, field) in cases {

@@ -56,7 +56,7 @@ const GOLDEN: (u64, u64, u64, u64, u64) = (363, 701, 30_546, 4, 4);
 #[test]
 fn every_scenario_runs_a_few_seconds_without_breaking_an_invariant() {
     for name in SCENARIOS {
-        let small = [("leases", "300"), ("join_spread_ms", "1000")];
+        let small = [("leases", "300"), ("joinSpreadMs", "1000")];
         let (s, sim) = run(name, &small, 8_000);
         assert_eq!(s.invariant_violations, 0, "{name}: {:?}", s.violation);
         assert!(s.requests > 0, "{name} did nothing");
@@ -120,10 +120,10 @@ fn staged_overload_sheds_only_claims_and_keeps_every_leader() {
     // A tenth of the load against a tenth of the log, for the whole 25 minutes.
     let set = [
         ("leases", "1220"),
-        ("ops_per_sec", "300"),
-        ("entries_per_sec", "100"),
-        ("max_batch_ops", "100"),
-        ("queue_capacity", "1000"),
+        ("opsPerSec", "300"),
+        ("entriesPerSec", "100"),
+        ("maxBatchOps", "100"),
+        ("queueCapacity", "1000"),
     ];
     let (s, _) = run("staged-overload", &set, 25 * 60_000);
     assert_eq!(s.invariant_violations, 0, "{:?}", s.violation);
@@ -227,8 +227,8 @@ fn steady() -> (Simulation, usize) {
         "ps45",
         &[
             ("leases", "20"),
-            ("duration_ms", "10000"),
-            ("renew_ms", "5000"),
+            ("durationMs", "10000"),
+            ("renewMs", "5000"),
         ],
         20_000,
     );

@@ -1,6 +1,7 @@
 //! A simulation's parameters: the workload, the log model and the engine settings.
 
 use crate::config::Config;
+use core::fmt;
 use std::time::Duration;
 
 /// How the modelled log writes operations.
@@ -127,107 +128,167 @@ pub enum ParamError {
     },
 }
 
-/// The names of the numeric parameters [`Params::set`] takes (and `mode`, `eager`).
-pub const PARAM_NAMES: &[&str] = &[
-    "seed",
-    "mode",
-    "leases",
-    "units",
-    "singular",
-    "models",
-    "duration_ms",
-    "renew_ms",
-    "join_spread_ms",
-    "seconds",
-    "commit_latency_ms",
-    "entries_per_sec",
-    "ops_per_sec",
-    "bytes_per_sec",
-    "batch_interval_ms",
-    "max_batch_ops",
-    "max_in_flight",
-    "queue_capacity",
-    "eager",
-];
+/// The type of a parameter: how its value is written and read back from text.
+trait ParamType: Sized {
+    /// The value as a typed [`ParamValue`].
+    fn value(&self) -> ParamValue;
+    /// Reads the value from text; the error says what the text must be.
+    fn parse(text: &str) -> Result<Self, &'static str>;
+}
+
+/// A parameter's value, typed: what [`Params::values`] returns and the serde form writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(untagged))]
+pub enum ParamValue {
+    /// A whole number (a count, a seed, milliseconds, a rate).
+    Number(u64),
+    /// A word (`mode`: `batched` or `per-op`).
+    Word(&'static str),
+    /// A flag (`eager`).
+    Flag(bool),
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValue::Number(n) => write!(f, "{n}"),
+            ParamValue::Word(w) => f.write_str(w),
+            ParamValue::Flag(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl ParamType for u64 {
+    fn value(&self) -> ParamValue {
+        ParamValue::Number(*self)
+    }
+    fn parse(text: &str) -> Result<u64, &'static str> {
+        text.trim().parse().map_err(|_| "must be a whole number")
+    }
+}
+
+impl ParamType for usize {
+    fn value(&self) -> ParamValue {
+        ParamValue::Number(*self as u64)
+    }
+    fn parse(text: &str) -> Result<usize, &'static str> {
+        usize::try_from(u64::parse(text)?).map_err(|_| "is too large")
+    }
+}
+
+impl ParamType for Duration {
+    fn value(&self) -> ParamValue {
+        ParamValue::Number(u64::try_from(self.as_millis()).unwrap_or(u64::MAX))
+    }
+    fn parse(text: &str) -> Result<Duration, &'static str> {
+        u64::parse(text).map(Duration::from_millis)
+    }
+}
+
+impl ParamType for bool {
+    fn value(&self) -> ParamValue {
+        ParamValue::Flag(*self)
+    }
+    fn parse(text: &str) -> Result<bool, &'static str> {
+        text.trim().parse().map_err(|_| "must be `true` or `false`")
+    }
+}
+
+impl ParamType for Mode {
+    fn value(&self) -> ParamValue {
+        ParamValue::Word(self.name())
+    }
+    fn parse(text: &str) -> Result<Mode, &'static str> {
+        Mode::from_name(text.trim()).ok_or("must be `batched` or `per-op`")
+    }
+}
+
+/// One parameter: its name and how to read and write it in [`Params`].
+struct Param {
+    name: &'static str,
+    get: fn(&Params) -> ParamValue,
+    set: fn(&mut Params, &str) -> Result<(), &'static str>,
+}
+
+/// The parameters, each named once: `"name" => field.path`.
+macro_rules! params {
+    ($($name:literal => $($field:ident).+),* $(,)?) => {
+        /// Every parameter's name, as [`Params::set`], links and the serde form spell it
+        /// (camelCase; [`Params::set`] also takes the snake-case spelling).
+        pub const PARAM_NAMES: &[&str] = &[$($name),*];
+
+        /// Every parameter, in [`PARAM_NAMES`] order.
+        const PARAMS: &[Param] = &[$(Param {
+            name: $name,
+            get: |p| ParamType::value(&p.$($field).+),
+            set: |p, text| {
+                p.$($field).+ = ParamType::parse(text)?;
+                Ok(())
+            },
+        }),*];
+    };
+}
+
+params! {
+    "seed" => seed,
+    "mode" => mode,
+    "leases" => leases,
+    "units" => units,
+    "singular" => singular,
+    "models" => models,
+    "durationMs" => duration_ms,
+    "renewMs" => renew_ms,
+    "joinSpreadMs" => join_spread_ms,
+    "seconds" => seconds,
+    "commitLatencyMs" => log.commit_latency_ms,
+    "entriesPerSec" => log.entries_per_sec,
+    "opsPerSec" => log.ops_per_sec,
+    "bytesPerSec" => log.bytes_per_sec,
+    "batchIntervalMs" => engine.batch_interval,
+    "maxBatchOps" => engine.max_batch_ops,
+    "maxInFlight" => engine.max_in_flight,
+    "queueCapacity" => engine.queue_capacity,
+    "eager" => engine.eager,
+}
+
+/// `snake_case` as camelCase (`duration_ms` → `durationMs`); camelCase stays as it is.
+fn camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 impl Params {
-    /// Sets one parameter by name from its text (`"5000"`, `"per-op"`, `"true"`). Only the
-    /// value's form is checked here; [`Params::validate`] (which [`super::Simulation::new`]
-    /// calls) checks that the parameters make sense together, so they can be set in any
-    /// order.
+    /// Sets one parameter by name (`durationMs`, or `duration_ms`) from its text
+    /// (`"5000"`, `"per-op"`, `"true"`). Only the value's form is checked here;
+    /// [`Params::validate`] (which [`super::Simulation::new`] calls) checks that the
+    /// parameters make sense together, so they can be set in any order.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ParamError> {
-        let invalid = |problem| ParamError::Invalid {
-            name: name.to_owned(),
+        let camel = camel(name);
+        let param = PARAMS
+            .iter()
+            .find(|p| p.name == camel)
+            .ok_or_else(|| ParamError::Unknown(name.to_owned()))?;
+        (param.set)(self, value).map_err(|problem| ParamError::Invalid {
+            name: param.name.to_owned(),
             problem,
-        };
-        if name == "mode" {
-            self.mode = Mode::from_name(value).ok_or(invalid("must be `batched` or `per-op`"))?;
-            return Ok(());
-        }
-        if name == "eager" {
-            self.engine.eager = value
-                .parse()
-                .map_err(|_| invalid("must be `true` or `false`"))?;
-            return Ok(());
-        }
-        let n: u64 = value
-            .trim()
-            .parse()
-            .map_err(|_| invalid("must be a whole number"))?;
-        let size = |n: u64| usize::try_from(n).map_err(|_| invalid("is too large"));
-        match name {
-            "seed" => self.seed = n,
-            "leases" => self.leases = size(n)?,
-            "units" => self.units = size(n)?,
-            "singular" => self.singular = size(n)?,
-            "models" => self.models = size(n)?,
-            "duration_ms" => self.duration_ms = n,
-            "renew_ms" => self.renew_ms = n,
-            "join_spread_ms" => self.join_spread_ms = n,
-            "seconds" => self.seconds = n,
-            "commit_latency_ms" => self.log.commit_latency_ms = n,
-            "entries_per_sec" => self.log.entries_per_sec = n,
-            "ops_per_sec" => self.log.ops_per_sec = n,
-            "bytes_per_sec" => self.log.bytes_per_sec = n,
-            "batch_interval_ms" => self.engine.batch_interval = Duration::from_millis(n),
-            "max_batch_ops" => self.engine.max_batch_ops = size(n)?,
-            "max_in_flight" => self.engine.max_in_flight = size(n)?,
-            "queue_capacity" => self.engine.queue_capacity = size(n)?,
-            _ => return Err(ParamError::Unknown(name.to_owned())),
-        }
-        Ok(())
+        })
     }
 
-    /// The value of every parameter, by name, as text.
+    /// The value of every parameter, by name, in [`PARAM_NAMES`] order.
     #[must_use]
-    pub fn values(&self) -> Vec<(&'static str, String)> {
-        PARAM_NAMES
-            .iter()
-            .map(|&name| {
-                let v = match name {
-                    "seed" => self.seed.to_string(),
-                    "mode" => self.mode.name().to_owned(),
-                    "leases" => self.leases.to_string(),
-                    "units" => self.units.to_string(),
-                    "singular" => self.singular.to_string(),
-                    "models" => self.models.to_string(),
-                    "duration_ms" => self.duration_ms.to_string(),
-                    "renew_ms" => self.renew_ms.to_string(),
-                    "join_spread_ms" => self.join_spread_ms.to_string(),
-                    "seconds" => self.seconds.to_string(),
-                    "commit_latency_ms" => self.log.commit_latency_ms.to_string(),
-                    "entries_per_sec" => self.log.entries_per_sec.to_string(),
-                    "ops_per_sec" => self.log.ops_per_sec.to_string(),
-                    "bytes_per_sec" => self.log.bytes_per_sec.to_string(),
-                    "batch_interval_ms" => self.engine.batch_interval.as_millis().to_string(),
-                    "max_batch_ops" => self.engine.max_batch_ops.to_string(),
-                    "max_in_flight" => self.engine.max_in_flight.to_string(),
-                    "queue_capacity" => self.engine.queue_capacity.to_string(),
-                    _ => self.engine.eager.to_string(),
-                };
-                (name, v)
-            })
-            .collect()
+    pub fn values(&self) -> Vec<(&'static str, ParamValue)> {
+        PARAMS.iter().map(|p| (p.name, (p.get)(self))).collect()
     }
 
     /// Checks that a run with these parameters makes sense; names the first bad one.
@@ -245,13 +306,10 @@ impl Params {
             return bad("models", "must be at least 1");
         }
         if self.duration_ms == 0 || self.duration_ms > crate::limits::MAX_DURATION_MS {
-            return bad("duration_ms", "must be between 1 ms and ten years");
+            return bad("durationMs", "must be between 1 ms and ten years");
         }
         if self.renew_ms == 0 || self.renew_ms >= self.duration_ms {
-            return bad(
-                "renew_ms",
-                "must be at least 1 and shorter than duration_ms",
-            );
+            return bad("renewMs", "must be at least 1 and shorter than durationMs");
         }
         if (self.leases + self.singular).saturating_mul(self.units) > 10_000_000 {
             return bad("leases", "times units must stay within 10,000,000 holders");
@@ -279,5 +337,18 @@ impl Params {
             c.eager = true;
         }
         c
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Params {
+    /// Every parameter by name: `{seed, mode, leases, ..., eager}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(PARAMS.len()))?;
+        for (name, value) in self.values() {
+            map.serialize_entry(name, &value)?;
+        }
+        map.end()
     }
 }
