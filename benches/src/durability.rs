@@ -31,7 +31,6 @@ pub struct Durability {
 /// # Errors
 ///
 /// When a log file cannot be created or written.
-#[allow(clippy::cast_precision_loss)]
 pub fn durability(
     dir: &Path,
     per_op: usize,

@@ -105,7 +105,6 @@ impl EngineRig {
 ///
 /// If a request is not answered `ok` (a bug), or `leases` is zero.
 #[must_use]
-#[allow(clippy::cast_precision_loss)]
 pub fn engine_cost(leases: usize, plan: Plan) -> EngineCost {
     let mut rig = EngineRig::new(leases);
     let requests = plan.min_ops.div_ceil(leases).max(1) * leases;

@@ -94,7 +94,6 @@ pub struct CodecPerOp {
 ///
 /// If a batch cannot be encoded (a bug in the codec or the workload).
 #[must_use]
-#[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
 pub fn wire_size() -> WireSize {
     let keys = workload::keys(BATCH_OPS);
     let claims = encoded(workload::claims_for(&keys)).len();
@@ -256,7 +255,6 @@ fn passes(plan: Plan, per_pass: usize) -> usize {
 }
 
 /// Times `f`, which performs `ops` operations.
-#[allow(clippy::cast_precision_loss)] // nanoseconds and counts far below 2^52
 fn ns_per_op(ops: usize, f: impl FnOnce()) -> f64 {
     let start = Instant::now();
     f();
@@ -274,7 +272,6 @@ mod tests {
         assert!(w.claim_bytes_per_op <= 40.0, "claims: {w:?}");
         assert!(w.extend_bytes_per_op <= 40.0, "extensions: {w:?}");
         assert!(w.claim_bytes_per_op > 0.0 && w.extend_bytes_per_op > 0.0);
-        #[allow(clippy::cast_precision_loss)]
         let exact = w.claim_batch_bytes as f64 / 1_000.0;
         assert!((w.claim_bytes_per_op - exact).abs() < f64::EPSILON);
     }

@@ -2,8 +2,6 @@
 //! tracks ([`figures`], printed by the `report` binary) and the divan micro benchmarks
 //! under `benches/`.
 
-#![warn(missing_docs)]
-
 pub mod durability;
 pub mod engine_cost;
 pub mod figures;

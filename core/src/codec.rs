@@ -228,7 +228,8 @@ impl<'a> Interner<'a> {
     }
 
     fn intern(&mut self, s: &'a str) -> u32 {
-        let next = self.strings.len() as u32;
+        // A batch holds at most MAX_BATCH_OPS operations of a few names each.
+        let next = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
         *self.index.entry(s).or_insert_with(|| {
             self.strings.push(s);
             next
@@ -277,7 +278,7 @@ impl<'a> Interner<'a> {
                 }
                 prev = s;
                 WireStr {
-                    shared: shared as u32,
+                    shared: u32::try_from(shared).unwrap_or(0),
                     suffix: &s[shared..],
                 }
             })

@@ -275,7 +275,8 @@ impl Engine {
             if !self.queue.is_empty() {
                 self.flush_wanted = true;
             }
-            let interval = self.config.batch_interval.as_millis() as u64;
+            let interval =
+                u64::try_from(self.config.batch_interval.as_millis()).unwrap_or(u64::MAX);
             let behind = (now.as_millis() - self.next_tick.as_millis()) / interval + 1;
             self.next_tick = Time::from_millis(self.next_tick.as_millis() + behind * interval);
         }
@@ -658,7 +659,8 @@ impl Engine {
     }
 
     fn record_latency(&mut self, submitted: Time) {
-        let ms = self.now.saturating_since(submitted).as_millis() as u64;
+        let ms =
+            u64::try_from(self.now.saturating_since(submitted).as_millis()).unwrap_or(u64::MAX);
         self.metrics.record_latency(ms);
     }
 

@@ -61,11 +61,6 @@ impl Visitor<'_> for Millis {
         f.write_str("a number of milliseconds from 0 to 2^53 - 1")
     }
 
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
         if v.is_finite() && v >= 0.0 && v <= MAX_SAFE as f64 {
             Ok(v as u64)

@@ -106,9 +106,6 @@
 //! [`Engine::single_node`] makes an engine that commits its own batches as it cuts them
 //! (tests, simulations, the browser): the same loop without the log.
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
-
 pub mod batch;
 pub mod codec;
 pub mod config;

@@ -19,7 +19,7 @@ pub struct LaneMetrics {
 }
 
 /// The engine's running totals. Read with [`Engine::metrics`](crate::Engine::metrics).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Metrics {
     /// Per lane, in [`Lane::ALL`] order.
     pub lanes: [LaneMetrics; 4],
@@ -43,24 +43,6 @@ pub struct Metrics {
     pub leadership_changes: u64,
     /// Milliseconds from request to answer, on the caller's clock.
     pub latency_ms: Latency,
-}
-
-impl Default for Metrics {
-    fn default() -> Metrics {
-        Metrics {
-            lanes: [LaneMetrics::default(); 4],
-            batches: 0,
-            batch_ops: 0,
-            batch_bytes: 0,
-            committed: 0,
-            abandoned: 0,
-            aborted: 0,
-            rejected: 0,
-            coalesced: 0,
-            leadership_changes: 0,
-            latency_ms: Latency::default(),
-        }
-    }
 }
 
 impl Metrics {
@@ -161,11 +143,6 @@ impl Latency {
         if self.total == 0 {
             return 0;
         }
-        #[allow(
-            clippy::cast_precision_loss,
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss
-        )]
         let rank = ((q.min(1.0) * self.total as f64).ceil() as u64).max(1);
         let mut seen = 0;
         for (i, &n) in self.counts.iter().enumerate() {

@@ -244,7 +244,8 @@ impl Queue {
             }
             None => {
                 self.slab.push(Some(entry));
-                (self.slab.len() - 1) as u32
+                // The queue is bounded far below 2^32 entries.
+                u32::try_from(self.slab.len() - 1).expect("queue slots fit in u32")
             }
         };
         if shareable {

@@ -1,3 +1,4 @@
+#![allow(unsafe_code)] // a counting global allocator measures what decoding allocates
 #![cfg(feature = "driver")]
 //! The durable logs: `FileLog`'s format, replay, torn-tail recovery and refusal of
 //! corruption, and `MemoryLog`.

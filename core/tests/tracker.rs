@@ -477,9 +477,9 @@ fn default_config_matches_the_design() {
 #[test]
 fn trackers_are_small() {
     assert!(
-        std::mem::size_of::<Tracker>() <= 144,
+        size_of::<Tracker>() <= 144,
         "{} bytes",
-        std::mem::size_of::<Tracker>()
+        size_of::<Tracker>()
     );
     let mut t = Tracker::new("a/0", config());
     assert_eq!(t.poll_output(), TrackerOutput::Timeout(Time::MAX));

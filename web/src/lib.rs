@@ -11,8 +11,6 @@
 //!   narration waits for, and a reader's place in one; plain Rust, walked natively.
 //! - [`page`]: what the dashboard asks of the page (clock, URL, downloads).
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod components;
 pub mod hooks;

@@ -14,7 +14,6 @@
 
 use clap::Parser;
 use leasehold::sim::{Mode, SCENARIOS, Scenario, Simulation, Stats};
-use mimalloc::MiMalloc;
 use serde::Serialize;
 use std::alloc::{GlobalAlloc, Layout};
 use std::io::Write;
@@ -22,29 +21,37 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
-/// Counts live heap bytes, to measure the lease state's memory, over mimalloc (the
-/// simulator of `million` allocates and frees tens of megabytes per batch; the system
-/// allocator hands them back to the kernel and faults them in again).
+// The allocator under `Counting`: mimalloc natively (the simulator of `million` allocates
+// and frees tens of megabytes per batch; the system allocator hands them back to the
+// kernel and faults them in again). mimalloc is C code and a native-only dependency, so a
+// wasm32 build keeps Rust's own allocator.
+#[cfg(not(target_arch = "wasm32"))]
+use mimalloc::MiMalloc as Inner;
+#[cfg(target_arch = "wasm32")]
+use std::alloc::System as Inner;
+
+/// Counts live heap bytes, to measure the lease state's memory, over `Inner`.
 struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-// SAFETY: forwards every call to mimalloc and only counts sizes.
+// SAFETY: forwards every call to `Inner` and only counts sizes.
+#[allow(unsafe_code)] // a global allocator is an unsafe trait
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size(), Relaxed);
         // SAFETY: the caller upholds `alloc`'s contract.
-        unsafe { MiMalloc.alloc(layout) }
+        unsafe { Inner.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size(), Relaxed);
         // SAFETY: the caller upholds `dealloc`'s contract.
-        unsafe { MiMalloc.dealloc(ptr, layout) }
+        unsafe { Inner.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         LIVE.fetch_add(new_size, Relaxed);
         LIVE.fetch_sub(layout.size(), Relaxed);
         // SAFETY: the caller upholds `realloc`'s contract.
-        unsafe { MiMalloc.realloc(ptr, layout, new_size) }
+        unsafe { Inner.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -217,7 +224,6 @@ fn run_one(name: &str, mode: Mode, args: &Args) -> Result<Row, String> {
 }
 
 /// The heap bytes of a copy of the state machine, per held lease.
-#[allow(clippy::cast_precision_loss)]
 fn state_bytes_per_lease(sim: &Simulation) -> Option<f64> {
     let held = sim.engine().fsm().len();
     if held == 0 || held < sim.lease_count() / 2 {
@@ -242,7 +248,6 @@ fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-#[allow(clippy::cast_precision_loss)]
 fn print_table(rows: &[Row]) {
     let mut out = String::new();
     let header = [

@@ -526,7 +526,8 @@ impl Simulation {
         self.stats.max_log_backlog = self.stats.max_log_backlog.max(self.log.backlog());
         if let (Some(dropped), None) = (self.load_dropped_at, self.stats.recovery_ms) {
             if depth <= self.params.engine.max_batch_ops && self.engine.in_flight() <= 1 {
-                self.stats.recovery_ms = Some(now.saturating_since(dropped).as_millis() as u64);
+                self.stats.recovery_ms =
+                    u64::try_from(now.saturating_since(dropped).as_millis()).ok();
             }
         }
     }
@@ -587,7 +588,7 @@ impl Simulation {
         self.wakeups
             .entry(t.max(self.now))
             .or_default()
-            .push(h as u32);
+            .push(holder_id(h));
     }
 
     fn submit(&mut self, h: usize, id: RequestId, op: Op) {
@@ -607,7 +608,7 @@ impl Simulation {
             self.engine.handle_request(self.now, op).0
         };
         let route = Route {
-            holder: h as u32,
+            holder: holder_id(h),
             id,
             kind,
             singular,
@@ -974,7 +975,7 @@ impl Simulation {
     fn schedule_join(&mut self, h: usize, delay_ms: u64) {
         let at = self.now + Duration::from_millis(delay_ms);
         self.holders[h].wake = at;
-        self.wakeups.entry(at).or_default().push(h as u32);
+        self.wakeups.entry(at).or_default().push(holder_id(h));
     }
 
     /// The engine's process restarts: queued and in-flight requests are answered
@@ -1004,7 +1005,7 @@ impl Simulation {
             self.holders[h].tracker = None;
             self.holders[h].paused_until = back;
             self.holders[h].wake = back;
-            self.wakeups.entry(back).or_default().push(h as u32);
+            self.wakeups.entry(back).or_default().push(holder_id(h));
         }
     }
 }
@@ -1040,4 +1041,10 @@ fn model_uuid(seed: u64, m: impl TryInto<u64>) -> String {
         c & 0xFFF,
         (d & 0x3FFF) | 0x8000
     )
+}
+
+/// A holder's index as stored in wake-ups and routes: [`Params::validate`] keeps holders
+/// within 10,000,000, far below `u32::MAX`.
+fn holder_id(h: usize) -> u32 {
+    h as u32
 }

@@ -88,7 +88,6 @@ impl Stats {
     }
 }
 
-#[allow(clippy::cast_precision_loss)]
 fn ratio(ok: u64, all: u64) -> f64 {
     if all == 0 {
         1.0
