@@ -5,7 +5,7 @@
 //! Run with `cargo run -p leasehold --features driver --example embed`.
 
 use leasehold::driver::{Driver, RequestError};
-use leasehold::{Config, Key, LEADERSHIP_NAMESPACE, LeaseError};
+use leasehold::{Config, Key, LEADERSHIP_NAMESPACE, LeaseError, Op};
 use std::thread;
 use std::time::Duration;
 
@@ -15,19 +15,19 @@ const LEASE: Duration = Duration::from_millis(600);
 /// when another unit leads, wait for the lease to be released and claim again.
 fn unit(driver: &Driver, key: &Key, name: &str) {
     for _attempt in 0..5 {
-        match driver.claim(key, name, LEASE) {
+        match driver.request(Op::claim(key.clone(), name, LEASE)) {
             Ok(token) => {
                 println!("{name}: elected (token {})", token.unwrap_or(0));
                 // Lead for a while, renewing, then step down.
                 for _ in 0..3 {
                     thread::sleep(LEASE / 2);
-                    if let Err(e) = driver.extend(key, name, LEASE) {
+                    if let Err(e) = driver.request(Op::extend(key.clone(), name, LEASE)) {
                         println!("{name}: lost the lease while renewing: {e}");
                         break;
                     }
                 }
                 println!("{name}: stepping down");
-                let _ = driver.revoke(key, name);
+                let _ = driver.request(Op::revoke(key.clone(), name));
                 return;
             }
             Err(RequestError::Lease(LeaseError::Held { holder })) => {
@@ -65,13 +65,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // An operator pins another application's lease for an upgrade, with a deadline.
     let db = Key::new(LEADERSHIP_NAMESPACE, "model-1", "postgresql");
-    driver.claim(&db, "postgresql/0", LEASE)?;
-    driver.pin(
-        &db,
-        "machine-7",
-        Some(Duration::from_secs(60)),
-        Some("series upgrade"),
-    )?;
+    driver.request(Op::claim(db.clone(), "postgresql/0", LEASE))?;
+    let until = driver.now() + Duration::from_secs(60);
+    driver.request(Op::pin_until(db, "machine-7", until, "series upgrade"))?;
     println!("machine-7 pinned postgresql: its lease outlives its 600 ms");
 
     for u in units {

@@ -172,13 +172,16 @@ fn a_torn_last_record_is_cut_off_at_every_byte() {
     let minute = Duration::from_secs(60);
     let (driver, _) = Driver::open_file(config(), &path).unwrap();
     for i in 0..5 {
-        driver.claim(&key(i), format!("unit/{i}"), minute).unwrap();
+        driver
+            .request(Op::claim(key(i), format!("unit/{i}"), minute))
+            .unwrap();
     }
+    let until = driver.now() + minute;
     driver
-        .pin(&key(0), "machine-0", Some(minute), Some("upgrade"))
+        .request(Op::pin_until(key(0), "machine-0", until, "upgrade"))
         .unwrap();
-    driver.revoke(&key(1), "unit/1").unwrap();
-    driver.claim(&key(9), "unit/9", minute).unwrap();
+    driver.request(Op::revoke(key(1), "unit/1")).unwrap();
+    driver.request(Op::claim(key(9), "unit/9", minute)).unwrap();
     let all = driver.shutdown().unwrap();
 
     let bytes = std::fs::read(&path).unwrap();
@@ -226,7 +229,9 @@ fn a_torn_last_record_is_cut_off_at_every_byte() {
             assert_eq!(std::fs::metadata(&cut_path).unwrap().len(), last as u64);
         } else {
             // The driver on the last cut still works, and what it writes survives.
-            let token = driver.claim(&key(42), "unit/42", minute).unwrap();
+            let token = driver
+                .request(Op::claim(key(42), "unit/42", minute))
+                .unwrap();
             assert!(token.is_some());
             driver.shutdown().unwrap();
             let (driver, torn) = Driver::open_file(quiet.clone(), &cut_path).unwrap();
@@ -352,7 +357,9 @@ fn wait_until_released_wakes_on_revoke_and_times_out() {
     let k = key(1);
     // Free: at once.
     assert!(driver.wait_until_released(&k, Duration::ZERO));
-    driver.claim(&k, "unit/0", Duration::from_secs(60)).unwrap();
+    driver
+        .request(Op::claim(k.clone(), "unit/0", Duration::from_secs(60)))
+        .unwrap();
     // Held: times out.
     let started = Instant::now();
     assert!(!driver.wait_until_released(&k, ms(100)));
@@ -363,7 +370,7 @@ fn wait_until_released_wakes_on_revoke_and_times_out() {
         let k = k.clone();
         thread::spawn(move || {
             thread::sleep(ms(150));
-            driver.revoke(&k, "unit/0").unwrap();
+            driver.request(Op::revoke(k.clone(), "unit/0")).unwrap();
         })
     };
     let started = Instant::now();
@@ -375,7 +382,9 @@ fn wait_until_released_wakes_on_revoke_and_times_out() {
     assert_eq!(driver.holder(&k).unwrap(), None);
 
     // A handover releases the old holder; an expiry does too.
-    driver.claim(&k, "unit/1", Duration::from_secs(60)).unwrap();
+    driver
+        .request(Op::claim(k.clone(), "unit/1", Duration::from_secs(60)))
+        .unwrap();
     let waiter = {
         let driver = driver.clone();
         let k = k.clone();
@@ -383,12 +392,19 @@ fn wait_until_released_wakes_on_revoke_and_times_out() {
     };
     thread::sleep(ms(50));
     driver
-        .handover(&k, "unit/1", "unit/2", Duration::from_secs(60))
+        .request(Op::handover(
+            k.clone(),
+            "unit/1",
+            "unit/2",
+            Duration::from_secs(60),
+        ))
         .unwrap();
     assert!(waiter.join().unwrap());
 
     let short = key(2);
-    driver.claim(&short, "unit/3", ms(200)).unwrap();
+    driver
+        .request(Op::claim(short.clone(), "unit/3", ms(200)))
+        .unwrap();
     assert!(driver.wait_until_released(&short, Duration::from_secs(5)));
 
     // A waiter is told false when the driver stops under it.
@@ -409,22 +425,36 @@ fn calls_after_shutdown_answer_stopped() {
     let driver = Driver::in_memory(config()).unwrap();
     let other = driver.clone();
     let k = key(1);
-    other.claim(&k, "unit/0", ms(60_000)).unwrap();
+    other
+        .request(Op::claim(k.clone(), "unit/0", ms(60_000)))
+        .unwrap();
     let fsm = driver.shutdown().unwrap();
     assert_eq!(fsm.holder(&k), Some("unit/0"));
 
     assert!(other.is_stopped());
     let d = ms(1_000);
-    assert_eq!(other.claim(&k, "unit/1", d), Err(RequestError::Stopped));
-    assert_eq!(other.extend(&k, "unit/0", d), Err(RequestError::Stopped));
-    assert_eq!(other.revoke(&k, "unit/0"), Err(RequestError::Stopped));
     assert_eq!(
-        other.pin(&k, "m", Some(d), Some("why")),
+        other.request(Op::claim(k.clone(), "unit/1", d)),
         Err(RequestError::Stopped)
     );
-    assert_eq!(other.unpin(&k, "m"), Err(RequestError::Stopped));
     assert_eq!(
-        other.handover(&k, "unit/0", "unit/1", d),
+        other.request(Op::extend(k.clone(), "unit/0", d)),
+        Err(RequestError::Stopped)
+    );
+    assert_eq!(
+        other.request(Op::revoke(k.clone(), "unit/0")),
+        Err(RequestError::Stopped)
+    );
+    assert_eq!(
+        other.request(Op::pin_until(k.clone(), "m", other.now() + d, "why")),
+        Err(RequestError::Stopped)
+    );
+    assert_eq!(
+        other.request(Op::unpin(k.clone(), "m")),
+        Err(RequestError::Stopped)
+    );
+    assert_eq!(
+        other.request(Op::handover(k.clone(), "unit/0", "unit/1", d)),
         Err(RequestError::Stopped)
     );
     assert_eq!(
@@ -448,28 +478,44 @@ fn blocking_helpers_map_outcomes() {
     let driver = Driver::in_memory(config()).unwrap();
     let k = key(1);
     let d = Duration::from_secs(60);
-    let token = driver.claim(&k, "unit/0", d).unwrap().unwrap();
+    let token = driver
+        .request(Op::claim(k.clone(), "unit/0", d))
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        driver.claim(&k, "unit/1", d),
+        driver.request(Op::claim(k.clone(), "unit/1", d)),
         Err(RequestError::Lease(LeaseError::Held {
             holder: Arc::from("unit/0")
         }))
     );
-    assert_eq!(driver.extend(&k, "unit/0", d), Ok(Some(token)));
     assert_eq!(
-        driver.extend(&k, "unit/1", d),
+        driver.request(Op::extend(k.clone(), "unit/0", d)),
+        Ok(Some(token))
+    );
+    assert_eq!(
+        driver.request(Op::extend(k.clone(), "unit/1", d)),
         Err(RequestError::Lease(LeaseError::Invalid))
     );
     assert!(matches!(
-        driver.claim(&k, "", d),
+        driver.request(Op::claim(k.clone(), "", d)),
         Err(RequestError::Rejected(e)) if e.field == "holder"
     ));
-    driver.pin(&k, "machine-0", None, Some("upgrade")).unwrap();
+    driver
+        .request(Op::Pin {
+            key: k.clone(),
+            entity: "machine-0".into(),
+            until: None,
+            reason: Some("upgrade".into()),
+        })
+        .unwrap();
     let leases = driver.leases().unwrap();
     assert_eq!(leases.len(), 1);
     assert_eq!(leases[0].pinned_by, ["machine-0"]);
-    driver.unpin(&k, "machine-0").unwrap();
-    let next = driver.handover(&k, "unit/0", "unit/1", d).unwrap().unwrap();
+    driver.request(Op::unpin(k.clone(), "machine-0")).unwrap();
+    let next = driver
+        .request(Op::handover(k.clone(), "unit/0", "unit/1", d))
+        .unwrap()
+        .unwrap();
     assert!(next > token);
     assert!(driver.metrics().unwrap().batches >= 1);
     let fsm = driver.shutdown().unwrap();
@@ -505,12 +551,17 @@ fn a_failed_append_answers_aborted_and_the_driver_carries_on() {
     let driver = Driver::start(config(), log, Fsm::new(), 1).unwrap();
     let d = ms(60_000);
     assert_eq!(
-        driver.claim(&key(1), "unit/1", d),
+        driver.request(Op::claim(key(1), "unit/1", d)),
         Err(RequestError::Aborted)
     );
     assert_eq!(driver.holder(&key(1)).unwrap(), None);
     failing.store(false, std::sync::atomic::Ordering::SeqCst);
-    assert!(driver.claim(&key(1), "unit/1", d).unwrap().is_some());
+    assert!(
+        driver
+            .request(Op::claim(key(1), "unit/1", d))
+            .unwrap()
+            .is_some()
+    );
     let m = driver.metrics().unwrap();
     assert!(m.abandoned >= 1 && m.aborted >= 1);
     assert_eq!(driver.shutdown().unwrap().holder(&key(1)), Some("unit/1"));
@@ -525,7 +576,7 @@ fn a_panicking_read_panics_its_caller_and_the_driver_carries_on() {
     assert!(read.is_err());
     assert!(
         driver
-            .claim(&key(1), "unit/1", ms(60_000))
+            .request(Op::claim(key(1), "unit/1", ms(60_000)))
             .unwrap()
             .is_some()
     );

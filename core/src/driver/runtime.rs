@@ -25,12 +25,13 @@
 //!
 //! ```
 //! use leasehold::driver::Driver;
-//! use leasehold::{Config, Key};
+//! use leasehold::{Config, Key, Op};
 //! use std::time::Duration;
 //!
 //! let driver = Driver::in_memory(Config::default()).unwrap();
 //! let key = Key::new("application-leadership", "model-uuid", "mysql");
-//! let token = driver.claim(&key, "mysql/0", Duration::from_secs(60)).unwrap();
+//! let claim = Op::claim(key.clone(), "mysql/0", Duration::from_secs(60));
+//! let token = driver.request(claim).unwrap();
 //! assert!(token.is_some());
 //! assert_eq!(driver.holder(&key).unwrap().as_deref(), Some("mysql/0"));
 //! let fsm = driver.shutdown().unwrap();
@@ -41,7 +42,8 @@ use super::log::{FileLog, Log, LogError, MemoryLog, TornTail};
 use crate::batch::Batch;
 use crate::codec::DecodeError;
 use crate::config::{Config, ConfigError};
-use crate::engine::{Engine, Outcome, Output, Ticket};
+use crate::engine::{Engine, Output};
+use crate::outcome::{Outcome, Ticket};
 use crate::error::{FieldError, LeaseError};
 use crate::event::Event;
 use crate::fsm::{Fsm, LeaseInfo};
@@ -420,103 +422,35 @@ impl Driver {
         Pending { rx }
     }
 
-    /// Claims `key` for `holder` for `d`, blocking until the log decides: the new fencing
-    /// token on success.
+    /// Submits `op` and blocks until the log decides it: the fencing token of a claim,
+    /// an extension or a handover on success. Build the operation with [`Op`]'s
+    /// constructors (`Op::claim`, `Op::extend`, `Op::revoke`, `Op::pin_until`, ...); a
+    /// pin's `until` is on the driver's clock ([`Driver::now`]).
     ///
     /// # Errors
     ///
-    /// [`RequestError::Lease`] with [`LeaseError::Held`] when another holder has it,
-    /// and the other [`RequestError`]s.
-    pub fn claim(
-        &self,
-        key: &Key,
-        holder: impl Into<Arc<str>>,
-        d: Duration,
-    ) -> Result<Option<u64>, RequestError> {
-        self.submit(Op::claim(key.clone(), holder, d)).result()
-    }
-
-    /// Extends `holder`'s lease on `key` to at least `d` from now, blocking until the log
-    /// decides: the lease's token on success.
+    /// [`RequestError::Lease`] when the state machine refuses it (for a claim,
+    /// [`LeaseError::Held`] names the holder), [`RequestError::Rejected`] naming a
+    /// malformed field, and the other [`RequestError`]s.
     ///
-    /// # Errors
+    /// ```
+    /// use leasehold::driver::{Driver, RequestError};
+    /// use leasehold::{Config, Key, LeaseError, Op};
+    /// use std::time::Duration;
     ///
-    /// [`RequestError::Lease`] with [`LeaseError::Invalid`] when `holder` does not hold
-    /// it, and the other [`RequestError`]s.
-    pub fn extend(
-        &self,
-        key: &Key,
-        holder: impl Into<Arc<str>>,
-        d: Duration,
-    ) -> Result<Option<u64>, RequestError> {
-        self.submit(Op::extend(key.clone(), holder, d)).result()
-    }
-
-    /// Gives up `holder`'s lease on `key`, blocking until the log decides.
-    ///
-    /// # Errors
-    ///
-    /// [`RequestError::Lease`] with [`LeaseError::Invalid`] when `holder` does not hold
-    /// it, and the other [`RequestError`]s.
-    pub fn revoke(
-        &self,
-        key: &Key,
-        holder: impl Into<Arc<str>>,
-    ) -> Result<Option<u64>, RequestError> {
-        self.submit(Op::revoke(key.clone(), holder)).result()
-    }
-
-    /// Pins `key` for `entity`, blocking until the log decides. The pin lapses `until`
-    /// from now if given, and carries `reason` if given.
-    ///
-    /// # Errors
-    ///
-    /// [`RequestError::Rejected`] for an empty entity or an overlong reason, and the
-    /// other [`RequestError`]s.
-    pub fn pin(
-        &self,
-        key: &Key,
-        entity: impl Into<Arc<str>>,
-        until: Option<Duration>,
-        reason: Option<&str>,
-    ) -> Result<Option<u64>, RequestError> {
-        let op = Op::Pin {
-            key: key.clone(),
-            entity: entity.into(),
-            until: until.map(|d| self.now() + d),
-            reason: reason.map(Arc::from),
-        };
+    /// let driver = Driver::in_memory(Config::default()).unwrap();
+    /// let key = Key::new("application-leadership", "model", "mysql");
+    /// let minute = Duration::from_secs(60);
+    /// let token = driver.request(Op::claim(key.clone(), "mysql/0", minute)).unwrap();
+    /// assert!(token.is_some());
+    /// assert_eq!(
+    ///     driver.request(Op::claim(key.clone(), "mysql/1", minute)),
+    ///     Err(RequestError::Lease(LeaseError::Held { holder: "mysql/0".into() }))
+    /// );
+    /// driver.shutdown().unwrap();
+    /// ```
+    pub fn request(&self, op: Op) -> Result<Option<u64>, RequestError> {
         self.submit(op).result()
-    }
-
-    /// Removes `entity`'s pin on `key`, blocking until the log decides.
-    ///
-    /// # Errors
-    ///
-    /// The [`RequestError`]s.
-    pub fn unpin(
-        &self,
-        key: &Key,
-        entity: impl Into<Arc<str>>,
-    ) -> Result<Option<u64>, RequestError> {
-        self.submit(Op::unpin(key.clone(), entity)).result()
-    }
-
-    /// Moves `key` from `from` to `to` for `d` atomically, blocking until the log
-    /// decides: `to`'s new fencing token on success.
-    ///
-    /// # Errors
-    ///
-    /// [`RequestError::Lease`] with [`LeaseError::Invalid`] when `from` does not hold
-    /// it, and the other [`RequestError`]s.
-    pub fn handover(
-        &self,
-        key: &Key,
-        from: impl Into<Arc<str>>,
-        to: impl Into<Arc<str>>,
-        d: Duration,
-    ) -> Result<Option<u64>, RequestError> {
-        self.submit(Op::handover(key.clone(), from, to, d)).result()
     }
 
     /// Blocks until `key` is released: true at once if nobody holds it, true when its
