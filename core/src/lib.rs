@@ -4,7 +4,17 @@
 //! to run jobs on exactly one machine. This crate holds the deterministic core: the lease
 //! state machine that gives the log its meaning and the compact log format. It does no
 //! I/O, reads no clock, spawns no thread and touches no JavaScript, so it runs natively
-//! and in WebAssembly alike.
+//! and in WebAssembly alike. `ARCHITECTURE.md` at the top of the repository maps the
+//! modules, the invariants each keeps and the path a request takes.
+//!
+//! ## Features
+//!
+//! - `driver`: the native threaded runtime and the on-disk log ([`driver`]); does I/O.
+//! - `sim`: the deterministic simulator (`sim`), with a seedable PRNG.
+//! - `serde`: the one serde form of the public types (`form`): camelCase, milliseconds
+//!   as integers; what the JavaScript API, the dashboard and the service speak.
+//!
+//! With none of them the crate compiles no PRNG, no histogram crate and no I/O.
 //!
 //! ## A tour
 //!

@@ -1,5 +1,4 @@
-//! The tracker: a sans-IO client for one holder's leases, what a unit agent runs
-//! (DESIGN §4).
+//! The tracker: a sans-IO client for one holder's leases, what a unit agent runs.
 //!
 //! A [`Tracker`] wants leadership of the keys it [tracks](Tracker::track). It claims
 //! them, renews what it holds at half the duration, waits for a release after losing a

@@ -1,4 +1,4 @@
-//! One test per rule of the lease state machine (DESIGN §1), with its boundaries.
+//! One test per rule of the lease state machine (the table in the README), with its boundaries.
 //! These run natively and on wasm32 under Node.
 
 #[cfg(target_arch = "wasm32")]

@@ -1,4 +1,4 @@
-//! The tracker (DESIGN §4): driven against a real single-node engine for renewal,
+//! The tracker: driven against a real single-node engine for renewal,
 //! contention, release and expiry; fed outcomes directly for the retry policy and
 //! stale answers.
 
