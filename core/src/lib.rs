@@ -9,7 +9,7 @@
 //!
 //! ## Features
 //!
-//! - `driver`: the native threaded runtime and the on-disk log ([`driver`]); does I/O.
+//! - `driver`: the native threaded runtime and the on-disk log (`driver`); does I/O.
 //! - `sim`: the deterministic simulator (`sim`), with a seedable PRNG.
 //! - `serde`: the one serde form of the public types (`form`): camelCase, milliseconds
 //!   as integers; what the JavaScript API, the dashboard and the service speak.

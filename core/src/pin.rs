@@ -3,7 +3,6 @@
 use crate::time::Time;
 use std::sync::Arc;
 
-/// One pin as [`Fsm::pins`] returns it.
 /// One pin on a lease, as [`Fsm::pins`](crate::Fsm::pins) returns it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PinInfo {
