@@ -30,7 +30,7 @@ const FILE_HEADER_BYTES: u64 = FILE_HEADER.len() as u64;
 
 /// A durable, append-only sequence of records, each one encoded batch.
 ///
-/// Records are non-empty and at most [`MAX_BATCH_BYTES`] long (an encoded batch always
+/// Records are non-empty and at most [`MAX_BATCH_BYTES`](crate::limits::MAX_BATCH_BYTES) long (an encoded batch always
 /// is); `append` refuses others with [`io::ErrorKind::InvalidInput`] and appends nothing.
 pub trait Log: Send {
     /// Appends one record (the bytes of [`Batch::encode`](crate::Batch::encode)). When
