@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A short smoke run of each command the README lists, so that none of them rots. Each must
+# succeed; the example page must be served. scripts/test.sh runs this after the load
+# test (which builds leasehold-benches in release) and ./scripts/wasm.sh (which builds
+# www/pkg); run alone, it builds www/pkg when missing. About a minute once built.
+#
+# Covered by scripts/test.sh itself: `cargo bench -p leasehold-benches` (every benchmark
+# run once with `-- --test`), `loadtest` (its smoke run of every scenario) and
+# ./scripts/serve.sh (the dashboard; `./scripts/web.sh test` builds and serves the same).
+#
+# Usage: ./scripts/readme-commands.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tools.sh
+
+tmp="$(mktemp -d)"
+server=""
+cleanup() {
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+step "README: cargo run --release -p leasehold-benches --bin report"
+cargo run --release -p leasehold-benches --bin report
+
+step "README: ./scripts/bench-wasm.sh (10000 leases)"
+./scripts/bench-wasm.sh 10000 | tee "$tmp/bench-wasm.out"
+if ! grep -q '"wasm_speed_vs_native"' "$tmp/bench-wasm.out"; then
+  echo "readme-commands: bench-wasm.sh printed no ratio" >&2
+  exit 1
+fi
+
+step "README: cargo run -p leasehold --features driver --example embed"
+cargo build -p leasehold --features driver --example embed
+# It finishes by itself in a few seconds; a hang is a failure.
+timeout 60 cargo run -p leasehold --features driver --example embed
+
+step "README: python3 -m http.server -d www serves examples/engine.html"
+if [ ! -f www/pkg/leasehold_wasm.js ]; then
+  ./scripts/wasm.sh
+fi
+log="$tmp/http.server.log"
+: >"$log" # exists before the server's shell opens it, for the loop below
+# Port 0: the system picks a free port, which the server prints.
+python3 -u -m http.server -d www --bind 127.0.0.1 0 >"$log" 2>&1 &
+server=$!
+port=""
+for _ in $(seq 100); do
+  port="$(sed -n 's/.* port \([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)"
+  [ -n "$port" ] && break
+  if ! kill -0 "$server" 2>/dev/null; then
+    cat "$log" >&2
+    echo "readme-commands: python3 -m http.server exited" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [ -z "$port" ]; then
+  cat "$log" >&2
+  echo "readme-commands: python3 -m http.server did not say its port" >&2
+  exit 1
+fi
+base="http://127.0.0.1:$port"
+fetch() { # PATH TEXT: the file at PATH is served and contains TEXT
+  local body
+  body="$(curl -fsS --max-time 10 "$base/$1")" || body=""
+  if ! grep -qF "$2" <<<"$body"; then
+    echo "readme-commands: $base/$1 is not served or lacks '$2'" >&2
+    exit 1
+  fi
+  echo "served $1"
+}
+fetch examples/engine.html 'src="engine.js"'
+fetch examples/engine.js '../pkg/leasehold_wasm.js'
+fetch pkg/leasehold_wasm.js 'leasehold_wasm_bg.wasm'
+type="$(curl -fsS --max-time 10 -o /dev/null -w '%{content_type}' "$base/pkg/leasehold_wasm_bg.wasm")"
+if [ "$type" != "application/wasm" ]; then
+  echo "readme-commands: pkg/leasehold_wasm_bg.wasm served as '$type', not application/wasm" >&2
+  exit 1
+fi
+echo "served pkg/leasehold_wasm_bg.wasm ($type)"
