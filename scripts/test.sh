@@ -21,6 +21,14 @@ cargo clippy -p leasehold --features sim --all-targets --target wasm32-unknown-u
 step "clippy, wasm32 (JavaScript API)"
 cargo clippy -p leasehold-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
 
+step "core embeds without the simulator: no PRNG, no histogram crate, no clock"
+deps="$(cargo tree -p leasehold --features driver,serde -e normal --prefix none)"
+if grep -E '^(rand|rand_chacha|hdrhistogram) ' <<<"$deps"; then
+  echo "leasehold (driver, serde) must not depend on the simulator's crates" >&2
+  exit 1
+fi
+cargo clippy -p leasehold --all-targets -- -D warnings
+
 step "tests, native"
 cargo test --workspace --all-features
 

@@ -1,7 +1,7 @@
-#![cfg(feature = "driver")]
 //! The threaded runtime: every request answered exactly once under concurrent load, the
 //! file replaying to the driver's final state, crash recovery at every byte of a torn
 //! last record, shutdown answering what waits, release waiters, and a stopped driver.
+#![cfg(feature = "driver")]
 
 use leasehold::driver::{
     Driver, DriverError, FILE_HEADER, FRAME_HEADER_LEN, FileLog, Log, MemoryLog, Pending,

@@ -1,7 +1,7 @@
-#![allow(unsafe_code)] // a counting global allocator measures what decoding allocates
-#![cfg(feature = "driver")]
 //! The durable logs: `FileLog`'s format, replay, torn-tail recovery and refusal of
 //! corruption, and `MemoryLog`.
+#![allow(unsafe_code)] // a counting global allocator measures what decoding allocates
+#![cfg(feature = "driver")]
 
 use leasehold::driver::{
     FILE_HEADER, FRAME_HEADER_LEN, FileLog, Log, LogError, MemoryLog, Replay, TornTail,
