@@ -1,9 +1,9 @@
 //! Durability on a real file: an fsync per operation against an fsync per batch, in one
-//! run, through the driver's [`FileLog`].
+//! run, through the driver's [`Store`].
 
 use crate::workload;
 use leasehold::Batch;
-use leasehold::driver::{FileLog, Log};
+use leasehold::driver::{Log, Store, StoreOptions};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -56,15 +56,16 @@ pub fn durability(
     })
 }
 
-/// Appends `records` records made by `ops` to a new log at `path`; returns the seconds
-/// taken (encoding included) and removes the file.
+/// Appends `records` records made by `ops` to a new store at `path`; returns the
+/// seconds taken (encoding included) and removes the store.
 fn write(
     path: &Path,
     records: usize,
     ops: impl Fn(usize) -> Vec<leasehold::Op>,
 ) -> Result<f64, String> {
-    let _ = std::fs::remove_file(path);
-    let (mut log, _) = FileLog::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let _ = std::fs::remove_dir_all(path);
+    let (mut log, _) = Store::open(path, StoreOptions::default())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let started = Instant::now();
     for seq in 0..records {
         let bytes = Batch::new(seq as u64 + 1, ops(seq))
@@ -75,7 +76,7 @@ fn write(
     }
     let secs = started.elapsed().as_secs_f64();
     drop(log);
-    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_dir_all(path);
     Ok(secs.max(1e-9))
 }
 

@@ -1,6 +1,7 @@
 //! A service embedding the lease engine: three units of one application compete for
 //! leadership and the leader renews its lease, a machine pins it for an upgrade, the
-//! service shuts down, and a restart replays the log file to the same state.
+//! service shuts down, and a restart replays its store (a directory of log segments and
+//! snapshots) to the same state.
 //!
 //! Run with `cargo run -p leasehold --features driver --example embed`.
 
@@ -45,14 +46,14 @@ fn unit(driver: &Driver, key: &Key, name: &str) {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("leasehold-embed-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join("leases.log");
+    let path = dir.join("store");
     let config = Config {
         batch_interval: Duration::from_millis(20),
         ..Config::default()
     };
 
-    let (driver, torn) = Driver::open_file(config.clone(), &path)?;
-    println!("opened {} (torn tail: {torn:?})", path.display());
+    let (driver, opened) = Driver::open(config.clone(), &path)?;
+    println!("opened {} ({opened:?})", path.display());
     let key = Key::new(LEADERSHIP_NAMESPACE, "model-1", "mysql");
 
     let units: Vec<_> = ["mysql/0", "mysql/1", "mysql/2"]
@@ -92,11 +93,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = driver.shutdown()?;
     println!("shut down with {} lease(s) held", before.len());
 
-    // A restart replays the file to the same state.
-    let (driver, torn) = Driver::open_file(config, &path)?;
+    // A restart replays the store to the same state.
+    let (driver, opened) = Driver::open(config, &path)?;
     let after = driver.snapshot()?;
     println!(
-        "reopened: torn tail {torn:?}, {} lease(s), same state: {}",
+        "reopened: {opened:?}, {} lease(s), same state: {}",
         after.leases().len(),
         after == before.snapshot()
     );

@@ -4,9 +4,9 @@
 #![cfg(feature = "driver")]
 
 use leasehold::driver::{
-    Driver, DriverError, FILE_HEADER, FRAME_HEADER_LEN, FileLog, Log, MemoryLog, Pending,
-    RequestError,
+    Driver, DriverError, Log, MemoryLog, Pending, RequestError, Store, StoreOptions,
 };
+use leasehold::frame::{self, FILE_HEADER, FRAME_HEADER_LEN};
 use leasehold::{
     Batch, Config, Fsm, Key, LEADERSHIP_NAMESPACE, LeaseError, Op, Outcome, SINGULAR_NAMESPACE,
 };
@@ -40,14 +40,21 @@ fn key(i: usize) -> Key {
     )
 }
 
-/// The state a log file's records give, as a fresh replica computes it.
-fn replay(path: &Path) -> Fsm {
-    let (_log, replay) = FileLog::open(path).unwrap();
-    let mut fsm = Fsm::new();
-    for record in &replay.records {
+/// The state a store's snapshot and records give, as a fresh replica computes it.
+fn replay(dir: &Path) -> Fsm {
+    let (_store, recovery) = Store::open(dir, StoreOptions::default()).unwrap();
+    let mut fsm = recovery.snapshot.map_or_else(Fsm::new, |s| {
+        Fsm::restore(leasehold::Snapshot::decode(&s.bytes).unwrap())
+    });
+    for record in &recovery.records {
         let _ = fsm.apply_batch(&Batch::decode(record).unwrap());
     }
     fsm
+}
+
+/// The store's first segment (the whole log while nothing was compacted).
+fn first_segment(dir: &Path) -> std::path::PathBuf {
+    dir.join("seg-00000000000000000001.log")
 }
 
 fn encoded(fsm: &Fsm) -> Vec<u8> {
@@ -82,14 +89,20 @@ fn random_op(rng: &mut ChaCha8Rng, t: usize) -> Op {
 }
 
 #[test]
-fn every_request_answered_once_and_the_file_replays_to_the_final_state() {
+fn every_request_answered_once_and_the_store_replays_to_the_final_state() {
     const THREADS: usize = 8;
     const PER_THREAD: usize = 10_000;
     const CHUNK: usize = 500;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("leases.log");
-    let (driver, torn) = Driver::open_file(config(), &path).unwrap();
-    assert!(torn.is_none());
+    let path = dir.path().join("store");
+    // Small segments and frequent snapshots: compaction runs all through the load.
+    let options = StoreOptions {
+        segment_bytes: 64 << 10,
+        snapshot_every_records: 40,
+        snapshot_every_bytes: u64::MAX,
+    };
+    let (driver, opened) = Driver::open_with(config(), &path, options).unwrap();
+    assert_eq!(opened.torn_tail, None);
     let started = Instant::now();
 
     let workers: Vec<_> = (0..THREADS)
@@ -150,6 +163,16 @@ fn every_request_answered_once_and_the_file_replays_to_the_final_state() {
     let fsm = driver.shutdown().unwrap();
     assert!(!fsm.is_empty());
     assert_eq!(encoded(&replay(&path)), encoded(&fsm));
+    // Compaction kept the log short: a snapshot or two and the segments after it.
+    let files = std::fs::read_dir(&path).unwrap().count();
+    assert!(files <= 6, "{files} files in the store");
+    let (_, recovery) = Store::open(&path, options).unwrap();
+    assert!(recovery.snapshot.is_some());
+    assert!(
+        recovery.records.len() < 100,
+        "{} records after the snapshot",
+        recovery.records.len()
+    );
 }
 
 /// The byte offsets where each frame of a log file starts, and the file's end.
@@ -168,9 +191,9 @@ fn frame_starts(bytes: &[u8]) -> Vec<usize> {
 #[test]
 fn a_torn_last_record_is_cut_off_at_every_byte() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("leases.log");
+    let store = dir.path().join("store");
     let minute = Duration::from_secs(60);
-    let (driver, _) = Driver::open_file(config(), &path).unwrap();
+    let (driver, _) = Driver::open(config(), &store).unwrap();
     for i in 0..5 {
         driver
             .request(Op::claim(key(i), format!("unit/{i}"), minute))
@@ -184,7 +207,7 @@ fn a_torn_last_record_is_cut_off_at_every_byte() {
     driver.request(Op::claim(key(9), "unit/9", minute)).unwrap();
     let all = driver.shutdown().unwrap();
 
-    let bytes = std::fs::read(&path).unwrap();
+    let bytes = std::fs::read(first_segment(&store)).unwrap();
     let starts = frame_starts(&bytes);
     assert!(starts.len() >= 4, "{starts:?}");
     let last = *starts.last().unwrap();
@@ -203,10 +226,16 @@ fn a_torn_last_record_is_cut_off_at_every_byte() {
         clock_interval: Duration::from_secs(600),
         ..config()
     };
-    let cut_path = dir.path().join("cut.log");
+    let cut_dir = dir.path().join("cut");
+    std::fs::create_dir(&cut_dir).unwrap();
+    let cut_path = first_segment(&cut_dir);
     for cut in last..bytes.len() {
         std::fs::write(&cut_path, &bytes[..cut]).unwrap();
-        let (driver, torn) = Driver::open_file(quiet.clone(), &cut_path).unwrap();
+        let (driver, opened) = Driver::open(quiet.clone(), &cut_dir).unwrap();
+        let torn = opened.torn_tail.map(|(path, torn)| {
+            assert_eq!(path, cut_path);
+            torn
+        });
         if cut == last {
             // The cut falls between records: a clean file.
             assert_eq!(torn, None);
@@ -234,32 +263,34 @@ fn a_torn_last_record_is_cut_off_at_every_byte() {
                 .unwrap();
             assert!(token.is_some());
             driver.shutdown().unwrap();
-            let (driver, torn) = Driver::open_file(quiet.clone(), &cut_path).unwrap();
-            assert_eq!(torn, None);
+            let (driver, opened) = Driver::open(quiet.clone(), &cut_dir).unwrap();
+            assert_eq!(opened.torn_tail, None);
             assert_eq!(driver.holder(&key(42)).unwrap().as_deref(), Some("unit/42"));
         }
     }
 
     // Only the file header: an empty, clean log.
     std::fs::write(&cut_path, FILE_HEADER).unwrap();
-    let (driver, torn) = Driver::open_file(quiet, &cut_path).unwrap();
-    assert_eq!(torn, None);
+    let (driver, opened) = Driver::open(quiet, &cut_dir).unwrap();
+    assert_eq!(opened.torn_tail, None);
     assert_eq!(driver.snapshot().unwrap(), Fsm::new().snapshot());
 }
 
 #[test]
 fn a_record_that_does_not_decode_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("leases.log");
+    let path = dir.path().join("store");
     {
-        let (mut log, _) = FileLog::open(&path).unwrap();
+        let (mut log, _) = Store::open(&path, StoreOptions::default()).unwrap();
         let batch = Batch::new(1, vec![Op::claim(key(1), "unit/1", ms(1_000))]);
         log.append(&batch.encode().unwrap()).unwrap();
         log.append(b"not a batch").unwrap();
     }
-    match Driver::open_file(config(), &path) {
-        Err(DriverError::Decode { index: 1, .. }) => {}
-        other => panic!("expected a decode error for record 1, got {other:?}"),
+    match Driver::open(config(), &path) {
+        Err(e @ DriverError::Decode { index: 2, .. }) => {
+            assert!(e.to_string().contains("log record 2 "), "{e}");
+        }
+        other => panic!("expected a decode error for record 2, got {other:?}"),
     }
 }
 
@@ -606,4 +637,101 @@ fn handles_are_send_sync_clone() {
     sendable::<Pending>();
     sendable::<DriverError>();
     shared::<RequestError>();
+}
+
+#[test]
+fn compact_snapshots_the_state_and_a_reopen_starts_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let options = StoreOptions {
+        segment_bytes: 256,
+        // Only on demand here.
+        snapshot_every_records: u64::MAX,
+        snapshot_every_bytes: u64::MAX,
+    };
+    let minute = Duration::from_secs(60);
+    let (driver, _) = Driver::open_with(config(), &path, options).unwrap();
+    for i in 0..30 {
+        driver
+            .request(Op::claim(key(i), format!("unit/{i}"), minute))
+            .unwrap();
+    }
+    let segments = |p: &Path| {
+        std::fs::read_dir(p)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("seg-")
+            })
+            .count()
+    };
+    assert!(segments(&path) > 5, "small segments roll");
+    let covers = driver.compact().unwrap();
+    assert!(
+        covers >= 30,
+        "the snapshot covers every claim's batch: {covers}"
+    );
+    assert!(segments(&path) <= 2, "the log behind the snapshot is gone");
+    for i in 30..40 {
+        driver
+            .request(Op::claim(key(i), format!("unit/{i}"), minute))
+            .unwrap();
+    }
+    let before = driver.shutdown().unwrap();
+
+    let (driver, opened) = Driver::open_with(config(), &path, options).unwrap();
+    assert_eq!(opened.snapshot_covers, covers);
+    assert!(opened.replayed >= 10 && opened.replayed < 40, "{opened:?}");
+    assert_eq!(
+        encoded(&Fsm::restore(driver.snapshot().unwrap())),
+        encoded(&before)
+    );
+    // Compacting twice in a row with nothing new is harmless.
+    let again = driver.compact().unwrap();
+    assert_eq!(driver.compact().unwrap(), again);
+    driver.shutdown().unwrap();
+    assert_eq!(encoded(&replay(&path)), encoded(&before));
+}
+
+#[test]
+fn a_driver_without_a_store_has_nothing_to_compact() {
+    let driver = Driver::in_memory(config()).unwrap();
+    assert!(matches!(driver.compact(), Err(DriverError::NoStore)));
+    driver.shutdown().unwrap();
+}
+
+#[test]
+fn a_log_file_of_the_previous_release_is_migrated_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leases.log");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1-driver.log");
+    let old = std::fs::read(&fixture).unwrap();
+    std::fs::copy(&fixture, &path).unwrap();
+    let mut expected = Fsm::new();
+    for record in frame::scan(&old).unwrap().records {
+        let _ = expected.apply_batch(&Batch::decode(record).unwrap());
+    }
+    assert_eq!(expected.leases(leasehold::Time::ZERO).len(), 20);
+
+    let (driver, opened) = Driver::open(config(), &path).unwrap();
+    assert!(opened.migrated);
+    assert!(path.is_dir(), "the store replaced the file");
+    assert_eq!(
+        encoded(&Fsm::restore(driver.snapshot().unwrap())),
+        encoded(&expected)
+    );
+    assert_eq!(
+        driver
+            .holder(&Key::new(LEADERSHIP_NAMESPACE, "model-uuid", "app-1"))
+            .unwrap()
+            .as_deref(),
+        Some("app-1/1")
+    );
+    driver.shutdown().unwrap();
+    let (driver, opened) = Driver::open(config(), &path).unwrap();
+    assert!(!opened.migrated, "migrated once");
+    driver.shutdown().unwrap();
 }

@@ -6,15 +6,21 @@
 //!
 //! - [`MemoryLog`]: records kept in memory, for tests and for embedders that do not need
 //!   durability.
-//! - [`FileLog`]: an append-only file of checksummed records, fsynced on every append and
-//!   replayed on open, with a torn tail (an append a crash interrupted) detected, reported
-//!   and cut off, and corruption in the middle refused rather than "repaired".
+//! - [`Store`]: the log in segment files of checksummed records ([`crate::frame`]),
+//!   fsynced on every append, with snapshots that let the log behind them be deleted; on
+//!   open it loads the newest snapshot and replays what follows, cuts a torn tail (an
+//!   append a crash interrupted) and refuses corruption rather than "repairing" it.
 //!
 //! and the runtime over them ([`runtime`]): [`Driver`], a cloneable handle any thread can
-//! call, over an engine thread that batches requests and a log thread that appends them.
+//! call, over an engine thread that batches requests, a log thread that appends them and,
+//! with a store, a compactor thread that keeps a replica of the state and writes the
+//! snapshots ([`Driver::compact`]).
 
+mod compactor;
 pub mod log;
 pub mod runtime;
+pub mod store;
 
-pub use log::{FILE_HEADER, FRAME_HEADER_LEN, FileLog, Log, LogError, MemoryLog, Replay, TornTail};
-pub use runtime::{Driver, DriverError, Pending, RequestError};
+pub use log::{Log, MemoryLog};
+pub use runtime::{Driver, DriverError, Opened, Pending, RequestError};
+pub use store::{Recovery, Store, StoreError, StoreOptions, StoredSnapshot, write_snapshot};

@@ -13,7 +13,7 @@
 //! then waits for the next request, the next log completion or that timeout, whichever
 //! comes first. It reads the clock for the engine: [`Driver::now`], milliseconds since the
 //! driver started, is the engine's local time. Each [`Output::Append`] goes to the log
-//! thread, which appends it ([`FileLog`] fsyncs each one) and reports it committed, or
+//! thread, which appends it ([`Store`] fsyncs each one) and reports it committed, or
 //! abandoned when the append fails; up to [`Config::max_in_flight`] batches are in the
 //! pipeline at once.
 //!
@@ -38,18 +38,21 @@
 //! assert_eq!(fsm.holder(&key), Some("mysql/0"));
 //! ```
 
-use super::log::{FileLog, Log, LogError, MemoryLog, TornTail};
+use super::compactor::{CompactReply, Compactor, Taken};
+use super::log::{Log, MemoryLog};
+use super::store::{Store, StoreError, StoreOptions};
 use crate::batch::Batch;
 use crate::codec::DecodeError;
 use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, Output};
-use crate::outcome::{Outcome, Ticket};
 use crate::error::{FieldError, LeaseError};
 use crate::event::Event;
+use crate::frame::TornTail;
 use crate::fsm::{Fsm, LeaseInfo};
 use crate::key::Key;
 use crate::metrics::Metrics;
 use crate::op::Op;
+use crate::outcome::{Outcome, Ticket};
 use crate::snapshot::Snapshot;
 use crate::time::Time;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, select};
@@ -73,14 +76,14 @@ pub enum DriverError {
     /// The engine settings are impossible.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The log file could not be opened (see [`FileLog::open`]).
+    /// The store could not be opened, or failed (see [`Store::open`]).
     #[error(transparent)]
-    Log(#[from] LogError),
+    Store(#[from] StoreError),
     /// A record of the log is not a batch this version can read. Nothing was started.
-    #[error("log record {index} (0-based) does not decode as a batch: {source}")]
+    #[error("log record {index} does not decode as a batch: {source}")]
     Decode {
-        /// The record's position in the log, from 0.
-        index: usize,
+        /// The record's number in the log, from 1.
+        index: u64,
         /// Why it does not decode.
         source: DecodeError,
     },
@@ -95,9 +98,29 @@ pub enum DriverError {
     /// A driver thread panicked; the state it held is lost.
     #[error("the driver's {0} thread panicked")]
     Panicked(&'static str),
+    /// The store's snapshot does not decode. Nothing was started.
+    #[error("the store's snapshot does not decode: {0}")]
+    Snapshot(DecodeError),
     /// The driver was already shut down (by this or another handle).
     #[error("the driver was already shut down")]
     Stopped,
+    /// The driver keeps no store to compact ([`Driver::in_memory`], [`Driver::start`]).
+    #[error("the driver keeps its log in memory: there is nothing to compact")]
+    NoStore,
+}
+
+/// What [`Driver::open`] found in its store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Opened {
+    /// The records the snapshot it started from covers (0 without a snapshot).
+    pub snapshot_covers: u64,
+    /// The records replayed after the snapshot.
+    pub replayed: usize,
+    /// The torn tail cut off the last segment (an append a crash interrupted, never
+    /// acknowledged), and that segment.
+    pub torn_tail: Option<(std::path::PathBuf, TornTail)>,
+    /// Whether an old single log file at the store's path was migrated.
+    pub migrated: bool,
 }
 
 /// Why a request did not succeed: every [`Outcome`] but success, and a stopped driver.
@@ -228,6 +251,8 @@ struct Inner {
     tx: Sender<Request>,
     start: Instant,
     running: Mutex<Option<Running>>,
+    /// Requests for a snapshot now, when a compactor runs.
+    compact: Option<Sender<CompactReply>>,
 }
 
 impl Inner {
@@ -295,33 +320,76 @@ impl Driver {
         Driver::start(config, MemoryLog::new(), Fsm::new(), 1)
     }
 
-    /// A driver over the [`FileLog`] at `path` (created if missing). Every record the
-    /// file holds is decoded and applied to a fresh state, and the engine resumes after
-    /// the last one. A torn tail (an append a crash interrupted, never acknowledged) is
-    /// cut off and returned.
+    /// A driver over the [`Store`] in the directory `dir` (created if missing) with the
+    /// default [`StoreOptions`]. See [`Driver::open_with`].
     ///
     /// # Errors
     ///
-    /// [`DriverError::Log`] when the file cannot be opened or is corrupt,
+    /// As [`Driver::open_with`].
+    pub fn open(config: Config, dir: impl AsRef<Path>) -> Result<(Driver, Opened), DriverError> {
+        Driver::open_with(config, dir, StoreOptions::default())
+    }
+
+    /// A driver over the [`Store`] in the directory `dir` (created if missing; an old
+    /// single log file at that path is migrated into it). The state starts from the
+    /// store's newest snapshot, every record after it is decoded and applied, and the
+    /// engine resumes after the last one. A compactor thread follows the log and takes
+    /// snapshots as `options` say ([`Driver::compact`] takes one at once).
+    ///
+    /// # Errors
+    ///
+    /// [`DriverError::Store`] when the store cannot be opened or is damaged,
+    /// [`DriverError::Snapshot`] when its snapshot does not decode,
     /// [`DriverError::Decode`] naming the first record that is not a batch, and the
     /// errors of [`Driver::start`].
-    pub fn open_file(
+    pub fn open_with(
         config: Config,
-        path: impl AsRef<Path>,
-    ) -> Result<(Driver, Option<TornTail>), DriverError> {
+        dir: impl AsRef<Path>,
+        options: StoreOptions,
+    ) -> Result<(Driver, Opened), DriverError> {
         config.validate()?;
-        let (log, replay) = FileLog::open(path)?;
-        let mut fsm = Fsm::new();
-        let mut last_seq = 0;
-        for (index, record) in replay.records.iter().enumerate() {
+        let (store, recovery) = Store::open(dir, options)?;
+        let (mut fsm, covers) = match &recovery.snapshot {
+            Some(s) => (
+                Fsm::restore(Snapshot::decode(&s.bytes).map_err(DriverError::Snapshot)?),
+                s.covers,
+            ),
+            None => (Fsm::new(), 0),
+        };
+        let mut last_seq = covers;
+        let mut replayed_bytes = 0;
+        for (index, record) in (covers + 1..).zip(&recovery.records) {
             let batch =
                 Batch::decode(record).map_err(|source| DriverError::Decode { index, source })?;
             // Refused operations are part of the log's meaning; every replica refuses them.
             let _ = fsm.apply_batch(&batch);
-            last_seq = batch.seq;
+            last_seq = last_seq.max(batch.seq);
+            replayed_bytes += record.len() as u64;
         }
-        let driver = Driver::start(config, log, fsm, last_seq.saturating_add(1))?;
-        Ok((driver, replay.torn_tail))
+        let compactor = Compactor {
+            fsm: fsm.clone(),
+            applied: store.last_record(),
+            dir: store.dir().to_path_buf(),
+            options,
+            since_records: recovery.records.len() as u64,
+            since_bytes: replayed_bytes,
+            covered: covers,
+        };
+        let opened = Opened {
+            snapshot_covers: covers,
+            replayed: recovery.records.len(),
+            torn_tail: recovery.torn_tail,
+            migrated: recovery.migrated,
+        };
+        drop(recovery.records);
+        let driver = Driver::launch(
+            config,
+            store,
+            fsm,
+            last_seq.saturating_add(1),
+            Some(compactor),
+        )?;
+        Ok((driver, opened))
     }
 
     /// A driver over any log, resuming from `fsm` (the state the log's records give) with
@@ -337,14 +405,33 @@ impl Driver {
         fsm: Fsm,
         next_seq: u64,
     ) -> Result<Driver, DriverError> {
+        Driver::launch(config, log, fsm, next_seq, None)
+    }
+
+    /// Starts the threads: the engine's, the log's and, with a `compactor`, the
+    /// compactor's (which the log thread feeds and joins).
+    fn launch(
+        config: Config,
+        log: impl Log + 'static,
+        fsm: Fsm,
+        next_seq: u64,
+        compactor: Option<Compactor>,
+    ) -> Result<Driver, DriverError> {
         let start = Instant::now();
         let engine = Engine::with_state(config, fsm, next_seq, elapsed_ms(start))?;
         let (tx, rx) = crossbeam_channel::unbounded();
         let (append_tx, append_rx) = crossbeam_channel::unbounded::<(u64, Vec<u8>)>();
         let (done_tx, done_rx) = crossbeam_channel::unbounded();
+        let (compact_tx, follower) = match compactor {
+            Some(compactor) => {
+                let (tx, follower) = Follower::spawn(compactor)?;
+                (Some(tx), Some(follower))
+            }
+            None => (None, None),
+        };
         let log_thread = thread::Builder::new()
             .name("leasehold-log".into())
-            .spawn(move || log_loop(log, &append_rx, &done_tx))
+            .spawn(move || log_loop(log, &append_rx, &done_tx, follower))
             .map_err(|source| DriverError::Spawn {
                 thread: "log",
                 source,
@@ -375,6 +462,7 @@ impl Driver {
                 running: Mutex::new(Some(Running {
                     engine: engine_thread,
                 })),
+                compact: compact_tx,
             }),
         })
     }
@@ -553,6 +641,25 @@ impl Driver {
         self.inspect(|engine| engine.fsm().snapshot())
     }
 
+    /// Takes a snapshot of the state now and deletes the log behind it, without pausing
+    /// the engine (the compactor thread keeps its own replica of the state; see
+    /// [`Store`]). Returns how many records the snapshot covers.
+    ///
+    /// # Errors
+    ///
+    /// [`DriverError::NoStore`] for a driver without a store, [`DriverError::Store`]
+    /// if writing the snapshot or deleting the log fails, [`DriverError::Stopped`] after
+    /// shutdown.
+    pub fn compact(&self) -> Result<u64, DriverError> {
+        let requests = self.inner.compact.as_ref().ok_or(DriverError::NoStore)?;
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        requests.send(reply).map_err(|_| DriverError::Stopped)?;
+        match rx.recv() {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(DriverError::Stopped),
+        }
+    }
+
     // ---- stopping ----------------------------------------------------------------
 
     /// Shuts the driver down for every handle: stops taking requests, lets the batches
@@ -582,15 +689,79 @@ fn elapsed_ms(start: Instant) -> Time {
 }
 
 /// The log thread: appends each batch and reports how it went, in order.
-fn log_loop(mut log: impl Log, appends: &Receiver<(u64, Vec<u8>)>, done: &Sender<Done>) {
-    for (seq, bytes) in appends {
-        let report = match log.append(&bytes) {
-            Ok(()) => Done::Committed(seq),
-            Err(_) => Done::Abandoned(seq),
+/// The log thread's link to the compactor thread.
+struct Follower {
+    /// Every durable record, in order.
+    records: Sender<Vec<u8>>,
+    /// Snapshots the compactor wrote.
+    taken: Receiver<Taken>,
+    thread: JoinHandle<()>,
+}
+
+impl Follower {
+    /// Spawns the compactor; returns where to ask it for a snapshot, and the log
+    /// thread's side.
+    fn spawn(compactor: Compactor) -> Result<(Sender<CompactReply>, Follower), DriverError> {
+        let (records_tx, records_rx) = crossbeam_channel::unbounded();
+        let (requests_tx, requests_rx) = crossbeam_channel::unbounded();
+        let (taken_tx, taken_rx) = crossbeam_channel::unbounded();
+        let thread = thread::Builder::new()
+            .name("leasehold-compactor".into())
+            .spawn(move || compactor.run(&records_rx, &requests_rx, &taken_tx))
+            .map_err(|source| DriverError::Spawn {
+                thread: "compactor",
+                source,
+            })?;
+        let follower = Follower {
+            records: records_tx,
+            taken: taken_rx,
+            thread,
         };
-        if done.send(report).is_err() {
-            break;
+        Ok((requests_tx, follower))
+    }
+}
+
+/// The log thread: appends each batch, reports it committed (or abandoned when the
+/// append fails), hands durable records to the compactor, and deletes the log behind
+/// the snapshots it takes.
+fn log_loop(
+    mut log: impl Log,
+    appends: &Receiver<(u64, Vec<u8>)>,
+    done: &Sender<Done>,
+    follower: Option<Follower>,
+) {
+    let never = crossbeam_channel::never();
+    let taken = follower.as_ref().map_or(&never, |f| &f.taken);
+    loop {
+        select! {
+            recv(appends) -> append => {
+                let Ok((seq, bytes)) = append else { break };
+                let report = match log.append(&bytes) {
+                    Ok(()) => {
+                        if let Some(f) = &follower {
+                            let _ = f.records.send(bytes);
+                        }
+                        Done::Committed(seq)
+                    }
+                    Err(_) => Done::Abandoned(seq),
+                };
+                if done.send(report).is_err() {
+                    break;
+                }
+            },
+            recv(taken) -> snapshot => {
+                if let Ok(Taken { covers, reply }) = snapshot {
+                    let deleted = log.snapshot_taken(covers);
+                    if let Some(reply) = reply {
+                        let _ = reply.send(deleted.map(|()| covers));
+                    }
+                }
+            },
         }
+    }
+    if let Some(f) = follower {
+        drop(f.records);
+        let _ = f.thread.join();
     }
 }
 

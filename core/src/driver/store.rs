@@ -1,0 +1,643 @@
+//! The on-disk store: the log in segment files, snapshots that let the log behind them
+//! be deleted, and start-up that loads the newest snapshot and replays only what follows.
+//!
+//! # The data directory
+//!
+//! ```text
+//! DIR/seg-00000000000000000001.log    segment: a log file (crate::frame) whose first
+//! DIR/seg-00000000000000004097.log      record is the log's record number N (from 1)
+//! DIR/snap-00000000000000004000.snap  snapshot covering records 1..=4000
+//! ```
+//!
+//! - **Appends** go to the last segment, one frame per record, one `write` and one
+//!   `fdatasync` each ([`Log::append`] returns only then). Past
+//!   [`StoreOptions::segment_bytes`] the next append starts a new segment (written under
+//!   a temporary name with its header, fsynced, renamed, and the directory fsynced).
+//! - **Snapshots** ([`write_snapshot`]): the state machine's snapshot and the number of
+//!   records it covers ([`frame::snapshot_file`]), written to a temporary file, fsynced,
+//!   renamed, and the directory fsynced. Only then does [`Store::snapshot_taken`] delete
+//!   the segments wholly behind it and the older snapshots.
+//! - **Start-up** ([`Store::open`]) deletes leftover temporary files, loads the newest
+//!   valid snapshot, deletes what it makes obsolete (a crash may have interrupted a
+//!   deletion), and replays the segments after it. A torn tail of the last segment (an
+//!   append a crash interrupted, never acknowledged) is cut off; a damaged record
+//!   anywhere else, or a missing segment, refuses to open naming the file and offset. A
+//!   damaged newest snapshot is passed over for an older one (or for none) only when the
+//!   log behind that one still exists; otherwise the store refuses to open, naming it.
+//! - **Upgrade**: a single log file written by earlier releases (`FileLog`, format
+//!   version 1) at the store's path is migrated once: renamed aside, its records written
+//!   as the first segment of a new directory, fsynced, and only then removed. A crash
+//!   during the migration redoes it on the next open.
+//!
+//! A directory has one writer: nothing locks it.
+
+use super::log::{Log, check_record};
+use crate::frame::{self, ScanError, TornTail};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// When segments roll and snapshots are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Start a new segment once the current one holds this many bytes (16 MiB).
+    pub segment_bytes: u64,
+    /// Take a snapshot after this many records (batches) since the last one (10,000:
+    /// about 17 minutes at 10 batches a second).
+    pub snapshot_every_records: u64,
+    /// Take a snapshot after this many bytes of log since the last one (32 MiB: a
+    /// restart replays at most about this much).
+    pub snapshot_every_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            segment_bytes: 16 << 20,
+            snapshot_every_records: 10_000,
+            snapshot_every_bytes: 32 << 20,
+        }
+    }
+}
+
+/// Why a store could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file system failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A log file of the store is damaged before its end, or is not a log file.
+    /// Records after the damage may have been acknowledged, so nothing was changed.
+    #[error("{}: {source}; the store was left unchanged", path.display())]
+    Corrupt {
+        /// The segment (or old log file).
+        path: PathBuf,
+        /// What is wrong and where.
+        source: ScanError,
+    },
+    /// The newest snapshot is damaged and the log behind any older state is gone.
+    #[error(
+        "{}: snapshot is damaged at byte offset {offset}: {reason}; no older snapshot \
+         has its log, so the store was left unchanged",
+        path.display()
+    )]
+    Snapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// Where the damage is.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Records are missing between the snapshot and the segments, or between segments.
+    #[error(
+        "{}: the log has a gap: expected record {expected} next, the segment starts at {found}",
+        path.display()
+    )]
+    Gap {
+        /// The segment after the gap.
+        path: PathBuf,
+        /// The record number that should come next.
+        expected: u64,
+        /// The record number the segment starts with.
+        found: u64,
+    },
+}
+
+impl StoreError {
+    fn io(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+        move |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The newest valid snapshot a store holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSnapshot {
+    /// How many records (from the first) it includes.
+    pub covers: u64,
+    /// The encoded [`Snapshot`](crate::Snapshot).
+    pub bytes: Vec<u8>,
+}
+
+/// What [`Store::open`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// The snapshot the state starts from, if any (else the empty state).
+    pub snapshot: Option<StoredSnapshot>,
+    /// Every record after the snapshot, oldest first: record number
+    /// `snapshot.covers + 1` first.
+    pub records: Vec<Vec<u8>>,
+    /// The torn tail cut off the last segment, and that segment, if there was one.
+    pub torn_tail: Option<(PathBuf, TornTail)>,
+    /// The old single log file migrated into this directory, if one was.
+    pub migrated: bool,
+}
+
+/// One segment file.
+#[derive(Debug, Clone)]
+struct Segment {
+    /// The record number of its first record.
+    first: u64,
+    path: PathBuf,
+}
+
+/// The log in segment files, with snapshots (see the [module docs](self)).
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    options: StoreOptions,
+    /// Every segment, oldest first; the last one is open for appends.
+    segments: Vec<Segment>,
+    /// The last segment, open for appends, and its length.
+    current: Option<(File, u64)>,
+    /// The number the next record gets.
+    next: u64,
+    /// Records the store holds, counting those replayed.
+    records: usize,
+    poisoned: bool,
+}
+
+const SEGMENT_PREFIX: &str = "seg-";
+const SEGMENT_SUFFIX: &str = ".log";
+const SNAPSHOT_PREFIX: &str = "snap-";
+const SNAPSHOT_SUFFIX: &str = ".snap";
+const TEMP_SUFFIX: &str = ".tmp";
+/// The suffix the old single file gets while it is migrated.
+const MIGRATING_SUFFIX: &str = ".v1-migrating";
+
+fn segment_name(first: u64) -> String {
+    format!("{SEGMENT_PREFIX}{first:020}{SEGMENT_SUFFIX}")
+}
+
+fn snapshot_name(covers: u64) -> String {
+    format!("{SNAPSHOT_PREFIX}{covers:020}{SNAPSHOT_SUFFIX}")
+}
+
+/// The number in a file name `{prefix}{number}{suffix}`.
+fn number_in(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    name.strip_prefix(prefix)?
+        .strip_suffix(suffix)?
+        .parse()
+        .ok()
+}
+
+/// Makes `dir`'s entries durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StoreError::io(dir))
+}
+
+/// Directories cannot be opened and synced here; the entries' durability is the file
+/// system's.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// The directory holding `path` (`.` for a bare name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, StoreError> {
+    fs::read(path).map_err(StoreError::io(path))
+}
+
+fn remove(path: &Path) -> Result<(), StoreError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::io(path)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` as `dir/name` durably: a temporary file, fsynced, renamed, and the
+/// directory fsynced.
+fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+    let path = dir.join(name);
+    let temp = dir.join(format!("{name}{TEMP_SUFFIX}"));
+    let mut file = File::create(&temp).map_err(StoreError::io(&temp))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(StoreError::io(&temp))?;
+    drop(file);
+    fs::rename(&temp, &path).map_err(StoreError::io(&path))?;
+    sync_dir(dir)?;
+    Ok(path)
+}
+
+/// Writes a snapshot covering the first `covers` records into the store at `dir`,
+/// durably (temporary file, fsync, rename, directory fsync). The store deletes what it
+/// makes obsolete when told ([`Store::snapshot_taken`]) or at its next open.
+///
+/// # Errors
+///
+/// [`StoreError::Io`] if the file system fails; nothing is left under the snapshot's
+/// name then.
+pub fn write_snapshot(dir: &Path, covers: u64, snapshot: &[u8]) -> Result<PathBuf, StoreError> {
+    let bytes = frame::snapshot_file(covers, snapshot).map_err(|e| StoreError::Io {
+        path: dir.join(snapshot_name(covers)),
+        source: io::Error::new(io::ErrorKind::InvalidInput, e),
+    })?;
+    write_durably(dir, &snapshot_name(covers), &bytes)
+}
+
+/// What the directory holds, by kind.
+#[derive(Default)]
+struct Listing {
+    segments: Vec<Segment>,
+    /// `(covers, path)`, newest first.
+    snapshots: Vec<(u64, PathBuf)>,
+}
+
+fn list(dir: &Path) -> Result<Listing, StoreError> {
+    let mut listing = Listing::default();
+    for entry in fs::read_dir(dir).map_err(StoreError::io(dir))? {
+        let entry = entry.map_err(StoreError::io(dir))?;
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name.ends_with(TEMP_SUFFIX) {
+            // An interrupted segment creation or snapshot: never acknowledged.
+            remove(&path)?;
+        } else if let Some(first) = number_in(name, SEGMENT_PREFIX, SEGMENT_SUFFIX) {
+            listing.segments.push(Segment { first, path });
+        } else if let Some(covers) = number_in(name, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX) {
+            listing.snapshots.push((covers, path));
+        }
+    }
+    listing.segments.sort_by_key(|s| s.first);
+    listing.snapshots.sort_by_key(|s| std::cmp::Reverse(s.0));
+    Ok(listing)
+}
+
+/// Reads and checks the snapshot at `path`, which should cover `covers` records.
+fn load_snapshot(
+    path: &Path,
+    covers: u64,
+) -> Result<Result<StoredSnapshot, StoreError>, StoreError> {
+    let bytes = read(path)?;
+    let damaged = |offset, reason: String| {
+        Ok(Err(StoreError::Snapshot {
+            path: path.to_path_buf(),
+            offset,
+            reason,
+        }))
+    };
+    match frame::read_snapshot_file(&bytes) {
+        Ok((found, snapshot)) if found == covers => Ok(Ok(StoredSnapshot {
+            covers,
+            bytes: snapshot.to_vec(),
+        })),
+        Ok((found, _)) => damaged(
+            frame::SNAPSHOT_HEADER.len() as u64,
+            format!("it says it covers {found} records, its name says {covers}"),
+        ),
+        Err(ScanError::Corrupt { offset, reason, .. }) => damaged(offset, reason.to_string()),
+        Err(e) => damaged(0, e.to_string()),
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store at `dir`, migrating an old single log file found at
+    /// that path, and returns what it holds (see the [module docs](self)).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] for a damaged record before the end of the log,
+    /// [`StoreError::Snapshot`] for a damaged snapshot whose log is gone,
+    /// [`StoreError::Gap`] for a missing segment, [`StoreError::Io`] if the file system
+    /// fails. Nothing is changed in those cases.
+    pub fn open(
+        dir: impl AsRef<Path>,
+        options: StoreOptions,
+    ) -> Result<(Store, Recovery), StoreError> {
+        let dir = dir.as_ref();
+        let migrated = migrate_single_file(dir)?;
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+            sync_dir(parent_of(dir))?;
+        }
+        let listing = list(dir)?;
+
+        // The newest snapshot whose log (after it) is whole; a damaged newer one is
+        // passed over only in favour of an older state whose log still exists.
+        let log_from = listing.segments.first().map(|s| s.first);
+        let mut first_damage = None;
+        let mut chosen = None;
+        for (covers, path) in &listing.snapshots {
+            match load_snapshot(path, *covers)? {
+                Ok(snapshot) => {
+                    chosen = Some(snapshot);
+                    break;
+                }
+                Err(e) => {
+                    first_damage.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(damage) = first_damage {
+            let start = chosen.as_ref().map_or(0, |s| s.covers) + 1;
+            if log_from.is_none_or(|first| first > start) {
+                return Err(damage);
+            }
+        }
+        let covers = chosen.as_ref().map_or(0, |s| s.covers);
+
+        // Segments wholly behind the snapshot are obsolete: a segment's records end where
+        // the next one's begin.
+        let segments = listing.segments;
+        let keep_from = segments
+            .iter()
+            .rposition(|s| s.first <= covers + 1)
+            .unwrap_or(0);
+        let (obsolete, kept) = segments.split_at(keep_from);
+        if let Some(first) = kept.first().filter(|s| s.first > covers + 1) {
+            return Err(StoreError::Gap {
+                path: first.path.clone(),
+                expected: covers + 1,
+                found: first.first,
+            });
+        }
+        let mut expected = kept.first().map_or(covers + 1, |s| s.first);
+
+        let mut records = Vec::new();
+        let mut torn_tail = None;
+        let mut current = None;
+        for (i, segment) in kept.iter().enumerate() {
+            if segment.first != expected {
+                return Err(StoreError::Gap {
+                    path: segment.path.clone(),
+                    expected,
+                    found: segment.first,
+                });
+            }
+            let bytes = read(&segment.path)?;
+            let scan = frame::scan(&bytes).map_err(|source| StoreError::Corrupt {
+                path: segment.path.clone(),
+                source,
+            })?;
+            let last = i + 1 == kept.len();
+            if let Some(torn) = scan.torn {
+                if !last {
+                    // A later segment exists, so this one was complete: damage, not a crash.
+                    return Err(StoreError::Corrupt {
+                        path: segment.path.clone(),
+                        source: ScanError::Corrupt {
+                            record: torn.record,
+                            offset: torn.offset,
+                            reason: torn.reason,
+                        },
+                    });
+                }
+                torn_tail = Some((segment.path.clone(), torn));
+            }
+            for (n, record) in (segment.first..).zip(&scan.records) {
+                if n > covers {
+                    records.push(record.to_vec());
+                }
+            }
+            expected = segment.first + scan.records.len() as u64;
+            if last {
+                current = Some((scan.version, scan.end));
+            }
+        }
+
+        // Only now that everything checked out: change the directory.
+        for segment in obsolete {
+            remove(&segment.path)?;
+        }
+        for (older, path) in &listing.snapshots {
+            if *older < covers {
+                remove(path)?;
+            }
+        }
+        // The log may end before the snapshot does only if records were lost after it was
+        // taken; then appends start a new segment after the snapshot.
+        let next = expected.max(covers + 1);
+        let mut store = Store {
+            dir: dir.to_path_buf(),
+            options,
+            segments: kept.to_vec(),
+            current: None,
+            next,
+            records: usize::try_from(next - 1).unwrap_or(usize::MAX),
+            poisoned: false,
+        };
+        let current = current.filter(|_| expected == next);
+        if let (Some(segment), Some((version, end))) = (kept.last(), current) {
+            let file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&segment.path)
+                .map_err(StoreError::io(&segment.path))?;
+            if torn_tail.is_some() {
+                file.set_len(end)
+                    .and_then(|()| file.sync_all())
+                    .map_err(StoreError::io(&segment.path))?;
+            }
+            // Appends go only to a current-format segment; an old one is left as it is.
+            if version == frame::FILE_HEADER[7] {
+                store.current = Some((file, end));
+            }
+        }
+        sync_dir(dir)?;
+        let recovery = Recovery {
+            snapshot: chosen,
+            records,
+            torn_tail,
+            migrated,
+        };
+        Ok((store, recovery))
+    }
+
+    /// The store's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The options it was opened with.
+    #[must_use]
+    pub fn options(&self) -> StoreOptions {
+        self.options
+    }
+
+    /// The number of the last record appended (0 for an empty log).
+    #[must_use]
+    pub fn last_record(&self) -> u64 {
+        self.next - 1
+    }
+
+    /// The bytes of every segment and snapshot file in the directory.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] if the directory cannot be read.
+    pub fn disk_bytes(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        for entry in fs::read_dir(&self.dir).map_err(StoreError::io(&self.dir))? {
+            let entry = entry.map_err(StoreError::io(&self.dir))?;
+            total += entry
+                .metadata()
+                .map_err(StoreError::io(&entry.path()))?
+                .len();
+        }
+        Ok(total)
+    }
+
+    /// Whether an append failed, after which the store refuses further appends: a
+    /// failed write or fsync leaves the file in an unknown state. Reopening recovers.
+    #[must_use]
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// After a snapshot covering the first `covers` records is durable
+    /// ([`write_snapshot`]): deletes the segments wholly behind it (never the one being
+    /// appended to) and the older snapshots, then fsyncs the directory.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] if a deletion fails; the next open finishes the job.
+    pub fn snapshot_taken(&mut self, covers: u64) -> Result<(), StoreError> {
+        // Segment i holds records up to segments[i + 1].first - 1.
+        let behind = self
+            .segments
+            .windows(2)
+            .take_while(|pair| pair[1].first - 1 <= covers)
+            .count();
+        for segment in self.segments.drain(..behind) {
+            remove(&segment.path)?;
+        }
+        for (older, path) in list(&self.dir)?.snapshots {
+            if older < covers {
+                remove(&path)?;
+            }
+        }
+        sync_dir(&self.dir)
+    }
+
+    /// Starts a new segment whose first record is `self.next`.
+    fn roll(&mut self) -> Result<(), StoreError> {
+        let name = segment_name(self.next);
+        let path = write_durably(&self.dir, &name, &frame::FILE_HEADER)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(StoreError::io(&path))?;
+        self.segments.push(Segment {
+            first: self.next,
+            path,
+        });
+        self.current = Some((file, frame::FILE_HEADER.len() as u64));
+        Ok(())
+    }
+}
+
+impl Log for Store {
+    /// Appends one frame to the last segment with a single `write_all`, then
+    /// `sync_data`; starts a new segment first when the last one is full.
+    fn append(&mut self, record: &[u8]) -> io::Result<()> {
+        check_record(record)?;
+        if self.poisoned {
+            return Err(io::Error::other(
+                "an earlier append to this store failed; reopen the store to recover",
+            ));
+        }
+        let full = self
+            .current
+            .as_ref()
+            .is_none_or(|(_, len)| *len >= self.options.segment_bytes);
+        if full {
+            self.roll().map_err(|e| {
+                self.poisoned = true;
+                io::Error::other(e)
+            })?;
+        }
+        let mut frame = Vec::new();
+        frame::push_frame(&mut frame, record)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let Some((file, len)) = self.current.as_mut() else {
+            return Err(io::Error::other("no segment is open"));
+        };
+        match file.write_all(&frame).and_then(|()| file.sync_data()) {
+            Ok(()) => {
+                *len += frame.len() as u64;
+                self.next += 1;
+                self.records += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.poisoned = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn records(&self) -> usize {
+        self.records
+    }
+
+    fn snapshot_taken(&mut self, covers: u64) -> Result<(), StoreError> {
+        Store::snapshot_taken(self, covers)
+    }
+}
+
+/// If `path` is an old single log file (or an interrupted migration of one is found),
+/// turns it into a store directory at `path`: the file is checked, renamed aside, its
+/// whole records become the first segment, everything is fsynced, then the old file is
+/// removed. Returns whether it migrated.
+fn migrate_single_file(path: &Path) -> Result<bool, StoreError> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(MIGRATING_SUFFIX);
+    let aside = PathBuf::from(aside);
+    let parent = parent_of(path);
+    let source = if path.is_file() {
+        path
+    } else if aside.is_file() {
+        aside.as_path()
+    } else {
+        return Ok(false);
+    };
+    let mut bytes = read(source)?;
+    if bytes.is_empty() {
+        bytes = frame::FILE_HEADER.to_vec();
+    }
+    // Checked before anything changes: a damaged old file is refused as it is.
+    let scan = frame::scan(&bytes).map_err(|e| StoreError::Corrupt {
+        path: source.to_path_buf(),
+        source: e,
+    })?;
+    let segment = frame::file(scan.records.iter().copied()).map_err(|e| StoreError::Io {
+        path: source.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::InvalidData, e),
+    })?;
+    if source == path {
+        fs::rename(path, &aside).map_err(StoreError::io(path))?;
+        sync_dir(parent)?;
+    } else if path.is_dir() {
+        // A migration was interrupted after the rename: start it again.
+        fs::remove_dir_all(path).map_err(StoreError::io(path))?;
+    }
+    fs::create_dir(path).map_err(StoreError::io(path))?;
+    sync_dir(parent)?;
+    write_durably(path, &segment_name(1), &segment)?;
+    remove(&aside)?;
+    sync_dir(parent)?;
+    Ok(true)
+}
