@@ -1,7 +1,9 @@
 //! Benchmarks of leasehold: realistic workloads ([`workload`]), the figures the project
 //! tracks ([`figures`], printed by the `report` binary) and the divan micro benchmarks
-//! under `benches/`.
+//! under `benches/`, and the on-disk store under a long load ([`compaction`], the
+//! `compaction` binary).
 
+pub mod compaction;
 pub mod durability;
 pub mod engine_cost;
 pub mod figures;

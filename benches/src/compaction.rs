@@ -1,0 +1,327 @@
+//! The on-disk store under a long claimer-abuse load: how much disk it uses with
+//! compaction, how long a restart takes, and whether a compaction running beside the
+//! engine shows in its answer latency.
+//!
+//! The load is what the `claimer-abuse` scenario's holders write once elected: every one
+//! of `leases` leases extended for 5 s every 4.5 s, through a real [`Driver`] over a
+//! [`Store`](leasehold::driver::Store) in a temporary directory, fsync per batch. An hour
+//! of it is `leases × 3600 / 4.5` extensions; they are submitted as fast as the driver
+//! takes them (so an hour of log is written in minutes), in the engine's batches of up
+//! to 1,000 operations.
+
+use crate::workload;
+use leasehold::driver::{Driver, Opened, Pending, StoreOptions};
+use leasehold::{Config, Key, Op, Outcome};
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long each extension keeps a lease (the scenario's claim duration).
+const DURATION: Duration = Duration::from_secs(5);
+/// How often each lease is renewed, in ms.
+const RENEW_MS: u64 = 4_500;
+/// Requests in flight at once while writing the hour.
+const CHUNK: usize = 20_000;
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Leases held and renewed.
+    pub leases: usize,
+    /// Simulated seconds of load to write.
+    pub seconds: u64,
+    /// Seconds of paced load in each half of the latency comparison.
+    pub latency_seconds: u64,
+    /// The store's settings.
+    pub options: StoreOptions,
+}
+
+/// What [`run`] measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    /// Leases held and renewed.
+    pub leases: usize,
+    /// Simulated seconds of claimer-abuse load written.
+    pub simulated_seconds: u64,
+    /// Extensions written.
+    pub operations: u64,
+    /// Bytes of batches appended to the log (what a log without compaction would hold).
+    pub log_bytes_written: u64,
+    /// Wall-clock seconds the writing took.
+    pub write_seconds: f64,
+    /// The most the store's directory held at any sample.
+    pub disk_max_bytes: u64,
+    /// What it held at the end.
+    pub disk_final_bytes: u64,
+    /// The size of the last snapshot file.
+    pub snapshot_bytes: u64,
+    /// Milliseconds from `Driver::open` to a running driver (median of 3).
+    pub restart_ms: f64,
+    /// Records the restart replayed after its snapshot.
+    pub restart_replayed_records: usize,
+    /// Records the snapshot it started from covers.
+    pub restart_snapshot_covers: u64,
+    /// Answer latency at the scenario's rate with no compaction: p50, ms.
+    pub steady_p50_ms: u64,
+    /// ... p99, ms.
+    pub steady_p99_ms: u64,
+    /// Answer latency at the same rate while compactions run back to back: p50, ms.
+    pub compacting_p50_ms: u64,
+    /// ... p99, ms.
+    pub compacting_p99_ms: u64,
+    /// Compactions that wrote a new snapshot during the second half (requested back to
+    /// back: about one per batch).
+    pub compactions: u64,
+    /// Their mean duration (snapshot encoded and written, log behind it deleted), ms.
+    pub compaction_mean_ms: f64,
+}
+
+/// The bytes of every file in `dir`.
+fn disk_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The newest snapshot file's size.
+fn snapshot_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".snap"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
+/// Waits for every pending request; errors on the first that did not succeed.
+fn settle(pending: impl IntoIterator<Item = Pending>) -> Result<(), String> {
+    for p in pending {
+        match p.wait() {
+            Outcome::Applied(Ok(_)) => {}
+            other => return Err(format!("a request failed: {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+fn config() -> Config {
+    Config {
+        queue_capacity: CHUNK * 2,
+        ..Config::default()
+    }
+}
+
+/// Writes `plan.seconds` of load into a store in `dir`, restarts it, and compares answer
+/// latency with and without compactions. Progress goes to stderr.
+///
+/// # Errors
+///
+/// A message when the store or a request fails.
+pub fn run(dir: &Path, plan: Plan) -> Result<Figures, String> {
+    let keys = workload::keys(plan.leases);
+    let holders: Vec<Arc<str>> = (0..plan.leases).map(workload::holder).collect();
+    let path = dir.join("store");
+    let (driver, _) =
+        Driver::open_with(config(), &path, plan.options).map_err(|e| e.to_string())?;
+    for (chunk_keys, chunk_holders) in keys.chunks(CHUNK).zip(holders.chunks(CHUNK)) {
+        let pending: Vec<Pending> = chunk_keys
+            .iter()
+            .zip(chunk_holders)
+            .map(|(k, h)| driver.submit(Op::claim(k.clone(), h.clone(), DURATION)))
+            .collect();
+        settle(pending)?;
+    }
+
+    // The hour: every lease extended every 4.5 s, written as fast as it goes.
+    let total = plan.leases as u64 * plan.seconds * 1_000 / RENEW_MS;
+    let started = Instant::now();
+    let mut last_note = Instant::now();
+    let mut disk_max = 0;
+    let mut done = 0u64;
+    let mut next = 0usize;
+    // At most one extension of a lease in flight at once, as a holder sends them (more
+    // would coalesce into one operation and write less).
+    let chunk = CHUNK.min(plan.leases);
+    while done < total {
+        let n = chunk.min(usize::try_from(total - done).unwrap_or(chunk));
+        let pending: Vec<Pending> = (0..n)
+            .map(|_| {
+                let i = next;
+                next = (next + 1) % plan.leases;
+                driver.submit(Op::extend(keys[i].clone(), holders[i].clone(), DURATION))
+            })
+            .collect();
+        settle(pending)?;
+        done += n as u64;
+        disk_max = disk_max.max(disk_bytes(&path));
+        if last_note.elapsed() >= Duration::from_secs(2) {
+            last_note = Instant::now();
+            eprint!(
+                "\r  {:5.1}% of {} simulated s: {} extensions, disk {:.1} MB (max {:.1} MB)   ",
+                done as f64 * 100.0 / total as f64,
+                plan.seconds,
+                done,
+                disk_bytes(&path) as f64 / 1e6,
+                disk_max as f64 / 1e6,
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    eprintln!();
+    let write_seconds = started.elapsed().as_secs_f64();
+    let log_bytes_written = driver.metrics().map_err(|e| e.to_string())?.batch_bytes;
+    driver.shutdown().map_err(|e| e.to_string())?;
+    let disk_final_bytes = disk_bytes(&path);
+    disk_max = disk_max.max(disk_final_bytes);
+
+    // Restart: open to a running driver, three times.
+    let mut restarts = Vec::new();
+    let mut opened = Opened::default();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let (driver, o) =
+            Driver::open_with(config(), &path, plan.options).map_err(|e| e.to_string())?;
+        restarts.push(t.elapsed().as_secs_f64() * 1_000.0);
+        opened = o;
+        driver.shutdown().map_err(|e| e.to_string())?;
+    }
+    restarts.sort_by(f64::total_cmp);
+    eprintln!("  restart: {restarts:?} ms");
+
+    // Latency at the scenario's own rate, without and with compactions running.
+    let quiet = StoreOptions {
+        snapshot_every_records: u64::MAX,
+        snapshot_every_bytes: u64::MAX,
+        ..plan.options
+    };
+    let (driver, _) = Driver::open_with(config(), &path, quiet).map_err(|e| e.to_string())?;
+    let window = Duration::from_secs(plan.latency_seconds);
+    let (steady_p50_ms, steady_p99_ms) = paced(&driver, &keys, &holders, window)?;
+    let compacting = Arc::new(AtomicBool::new(true));
+    let compactor = {
+        let (driver, compacting) = (driver.clone(), compacting.clone());
+        thread::spawn(move || {
+            // The duration of each compaction that wrote a new snapshot.
+            let mut times = Vec::new();
+            let mut last = 0;
+            while compacting.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let covers = driver.compact().map_err(|e| e.to_string())?;
+                if covers != last {
+                    times.push(t.elapsed().as_secs_f64() * 1_000.0);
+                    last = covers;
+                }
+            }
+            Ok::<_, String>(times)
+        })
+    };
+    let (compacting_p50_ms, compacting_p99_ms) = paced(&driver, &keys, &holders, window)?;
+    compacting.store(false, Ordering::Relaxed);
+    let times = compactor
+        .join()
+        .map_err(|_| "the compacting thread panicked".to_string())??;
+    driver.shutdown().map_err(|e| e.to_string())?;
+
+    Ok(Figures {
+        leases: plan.leases,
+        simulated_seconds: plan.seconds,
+        operations: total,
+        log_bytes_written,
+        write_seconds,
+        disk_max_bytes: disk_max,
+        disk_final_bytes,
+        snapshot_bytes: snapshot_bytes(&path),
+        restart_ms: restarts[restarts.len() / 2],
+        restart_replayed_records: opened.replayed,
+        restart_snapshot_covers: opened.snapshot_covers,
+        steady_p50_ms,
+        steady_p99_ms,
+        compacting_p50_ms,
+        compacting_p99_ms,
+        compactions: times.len() as u64,
+        compaction_mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,
+    })
+}
+
+/// Submits extensions at the scenario's rate (every lease every 4.5 s) for `window`;
+/// returns the answer latency's p50 and p99 over it, as the engine measures it.
+fn paced(
+    driver: &Driver,
+    keys: &[Key],
+    holders: &[Arc<str>],
+    window: Duration,
+) -> Result<(u64, u64), String> {
+    const TICK: Duration = Duration::from_millis(10);
+    let per_tick = (keys.len() as u64 * 10 / RENEW_MS).max(1) as usize;
+    let before = driver.metrics().map_err(|e| e.to_string())?.latency_ms;
+    let started = Instant::now();
+    let mut pending = VecDeque::new();
+    let mut next = 0;
+    let mut tick = started;
+    while started.elapsed() < window {
+        for _ in 0..per_tick {
+            pending.push_back(driver.submit(Op::extend(
+                keys[next].clone(),
+                holders[next].clone(),
+                DURATION,
+            )));
+            next = (next + 1) % keys.len();
+        }
+        // Settle what is old enough to have been answered, keeping memory flat.
+        while pending.len() > per_tick * 100 {
+            settle(pending.pop_front())?;
+        }
+        tick += TICK;
+        thread::sleep(tick.saturating_duration_since(Instant::now()));
+    }
+    settle(pending)?;
+    let after = driver.metrics().map_err(|e| e.to_string())?.latency_ms;
+    let window = after
+        .since(&before)
+        .ok_or("the latency distribution went backwards")?;
+    Ok((window.quantile(0.5), window.quantile(0.99)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_run_stays_compact_and_restarts_to_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = Plan {
+            leases: 500,
+            seconds: 60,
+            latency_seconds: 1,
+            options: StoreOptions {
+                segment_bytes: 8 << 10,
+                snapshot_every_records: 1_000_000,
+                snapshot_every_bytes: 16 << 10,
+            },
+        };
+        let f = run(dir.path(), plan).unwrap();
+        assert_eq!(f.operations, 500 * 60 * 1_000 / RENEW_MS);
+        // The log written is far more than the store keeps: a snapshot (about 9 KB at
+        // 500 leases) and at most about 16 KiB of segments behind it.
+        assert!(f.log_bytes_written > 2 * f.disk_final_bytes, "{f:?}");
+        assert!(f.disk_max_bytes < 64 << 10, "{f:?}");
+        assert!(f.restart_snapshot_covers > 0, "{f:?}");
+        assert!(f.compactions > 0, "{f:?}");
+        assert!(f.steady_p99_ms > 0 && f.compacting_p99_ms > 0, "{f:?}");
+    }
+}
