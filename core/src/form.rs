@@ -119,23 +119,55 @@ impl From<Duration> for Ms {
     }
 }
 
-/// A [`Duration`] as whole milliseconds (`#[serde(with = "millis")]`).
-mod millis {
-    use super::{Deserializer, Duration, Millis, Ms, Serializer};
+/// Writes a [`Duration`] as whole milliseconds (`#[serde(serialize_with = "millis")]`).
+fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(Ms::from(*d).0)
+}
 
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(Ms::from(*d).0)
+/// A count in a setting: a whole number from 0 to 2^53 - 1.
+#[derive(Clone, Copy)]
+struct Count(u64);
+
+impl Serialize for Count {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
     }
+}
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        d.deserialize_any(Millis).map(Duration::from_millis)
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
+        struct Whole;
+        impl Visitor<'_> for Whole {
+            type Value = u64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number from 0 to 2^53 - 1")
+            }
+            #[allow(clippy::float_cmp)] // exactly whole, not nearly
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+                match Millis.visit_f64::<E>(v) {
+                    Ok(n) if n as f64 == v => Ok(n),
+                    _ => Err(E::invalid_value(Unexpected::Float(v), &self)),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+                Millis
+                    .visit_u64::<E>(v)
+                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+                Millis
+                    .visit_i64::<E>(v)
+                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_any(Whole).map(Count)
     }
 }
 
 // ---- operations ------------------------------------------------------------------------
 
-/// The form of an [`Op`]: its kind and its fields, the key's parts among them.
-#[derive(Serialize, Deserialize)]
+/// The form of an [`Op`] as written: its kind and its fields, the key's parts among them.
+#[derive(Serialize)]
 #[serde(
     tag = "kind",
     rename_all = "camelCase",
@@ -148,7 +180,7 @@ enum OpForm {
         model: Arc<str>,
         lease: Arc<str>,
         holder: Arc<str>,
-        #[serde(with = "millis")]
+        #[serde(serialize_with = "millis")]
         duration_ms: Duration,
     },
     Extend {
@@ -156,7 +188,7 @@ enum OpForm {
         model: Arc<str>,
         lease: Arc<str>,
         holder: Arc<str>,
-        #[serde(with = "millis")]
+        #[serde(serialize_with = "millis")]
         duration_ms: Duration,
     },
     Revoke {
@@ -191,7 +223,7 @@ enum OpForm {
         lease: Arc<str>,
         from: Arc<str>,
         to: Arc<str>,
-        #[serde(with = "millis")]
+        #[serde(serialize_with = "millis")]
         duration_ms: Duration,
     },
 }
@@ -286,63 +318,119 @@ impl From<&Op> for OpForm {
     }
 }
 
-impl From<OpForm> for Op {
-    fn from(form: OpForm) -> Op {
-        let key = |namespace, model, lease| Key {
-            namespace,
-            model,
-            lease,
+/// The kinds of operation, as `kind` spells them.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+enum Kind {
+    Claim,
+    Extend,
+    Revoke,
+    Pin,
+    Unpin,
+    SetTime,
+    Handover,
+}
+
+/// The form of an [`Op`] as read: every field any kind has, each checked as it is read
+/// (so a reader that follows the fields can name the one refused), then the kind's
+/// required fields checked and any other refused.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OpFields {
+    kind: Option<Kind>,
+    namespace: Option<Arc<str>>,
+    model: Option<Arc<str>>,
+    lease: Option<Arc<str>>,
+    holder: Option<Arc<str>>,
+    entity: Option<Arc<str>>,
+    from: Option<Arc<str>>,
+    to: Option<Arc<str>>,
+    reason: Option<Arc<str>>,
+    duration_ms: Option<Ms>,
+    until_ms: Option<Time>,
+    old_ms: Option<Time>,
+    new_ms: Option<Time>,
+}
+
+/// The operation kinds, as `kind` spells them.
+const KINDS: &str = "`claim`, `extend`, `revoke`, `pin`, `unpin`, `setTime`, `handover`";
+
+impl OpFields {
+    /// The operation, or what is missing or does not belong to its kind.
+    fn into_op(self) -> Result<Op, String> {
+        let kind = self
+            .kind
+            .ok_or_else(|| format!("missing field `kind` (one of {KINDS})"))?;
+        // The fields each kind takes, required first; the optional ones of `pin` after.
+        let (required, optional): (&[&str], &[&str]) = match kind {
+            Kind::Claim | Kind::Extend => (
+                &["namespace", "model", "lease", "holder", "durationMs"],
+                &[],
+            ),
+            Kind::Revoke => (&["namespace", "model", "lease", "holder"], &[]),
+            Kind::Pin => (
+                &["namespace", "model", "lease", "entity"],
+                &["untilMs", "reason"],
+            ),
+            Kind::Unpin => (&["namespace", "model", "lease", "entity"], &[]),
+            Kind::SetTime => (&["oldMs", "newMs"], &[]),
+            Kind::Handover => (
+                &["namespace", "model", "lease", "from", "to", "durationMs"],
+                &[],
+            ),
         };
-        match form {
-            OpForm::Claim {
-                namespace,
-                model,
-                lease,
-                holder,
-                duration_ms,
-            } => Op::claim(key(namespace, model, lease), holder, duration_ms),
-            OpForm::Extend {
-                namespace,
-                model,
-                lease,
-                holder,
-                duration_ms,
-            } => Op::extend(key(namespace, model, lease), holder, duration_ms),
-            OpForm::Revoke {
-                namespace,
-                model,
-                lease,
-                holder,
-            } => Op::revoke(key(namespace, model, lease), holder),
-            OpForm::Pin {
-                namespace,
-                model,
-                lease,
-                entity,
-                until_ms,
-                reason,
-            } => Op::Pin {
-                key: key(namespace, model, lease),
-                entity,
-                until: until_ms,
-                reason,
-            },
-            OpForm::Unpin {
-                namespace,
-                model,
-                lease,
-                entity,
-            } => Op::unpin(key(namespace, model, lease), entity),
-            OpForm::SetTime { old_ms, new_ms } => Op::set_time(old_ms, new_ms),
-            OpForm::Handover {
-                namespace,
-                model,
-                lease,
-                from,
-                to,
-                duration_ms,
-            } => Op::handover(key(namespace, model, lease), from, to, duration_ms),
+        let present = [
+            ("namespace", self.namespace.is_some()),
+            ("model", self.model.is_some()),
+            ("lease", self.lease.is_some()),
+            ("holder", self.holder.is_some()),
+            ("entity", self.entity.is_some()),
+            ("from", self.from.is_some()),
+            ("to", self.to.is_some()),
+            ("reason", self.reason.is_some()),
+            ("durationMs", self.duration_ms.is_some()),
+            ("untilMs", self.until_ms.is_some()),
+            ("oldMs", self.old_ms.is_some()),
+            ("newMs", self.new_ms.is_some()),
+        ];
+        for (name, here) in present {
+            if !here && required.contains(&name) {
+                return Err(format!("missing field `{name}`"));
+            }
+            if here && !required.contains(&name) && !optional.contains(&name) {
+                let mut fields: Vec<&str> = required.iter().chain(optional).copied().collect();
+                fields.insert(0, "kind");
+                return Err(format!(
+                    "unknown field `{name}` for this kind, expected one of `{}`",
+                    fields.join("`, `")
+                ));
+            }
         }
+        // Every required field is present: checked above.
+        let text = |v: Option<Arc<str>>| v.unwrap_or_else(|| Arc::from(""));
+        let ms = |v: Option<Ms>| Duration::from_millis(v.map_or(0, |m| m.0));
+        let time = |v: Option<Time>| v.unwrap_or(Time::ZERO);
+        let key = Key {
+            namespace: text(self.namespace),
+            model: text(self.model),
+            lease: text(self.lease),
+        };
+        Ok(match kind {
+            Kind::Claim => Op::claim(key, text(self.holder), ms(self.duration_ms)),
+            Kind::Extend => Op::extend(key, text(self.holder), ms(self.duration_ms)),
+            Kind::Revoke => Op::revoke(key, text(self.holder)),
+            Kind::Pin => Op::Pin {
+                key,
+                entity: text(self.entity),
+                until: self.until_ms,
+                reason: self.reason,
+            },
+            Kind::Unpin => Op::unpin(key, text(self.entity)),
+            Kind::SetTime => Op::set_time(time(self.old_ms), time(self.new_ms)),
+            Kind::Handover => {
+                Op::handover(key, text(self.from), text(self.to), ms(self.duration_ms))
+            }
+        })
     }
 }
 
@@ -354,7 +442,9 @@ impl Serialize for Op {
 
 impl<'de> Deserialize<'de> for Op {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
-        OpForm::deserialize(d).map(Op::from)
+        OpFields::deserialize(d)?
+            .into_op()
+            .map_err(de::Error::custom)
     }
 }
 
@@ -535,11 +625,11 @@ struct ConfigForm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     clock_interval_ms: Option<Ms>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_batch_ops: Option<u64>,
+    max_batch_ops: Option<Count>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_in_flight: Option<u64>,
+    max_in_flight: Option<Count>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    queue_capacity: Option<u64>,
+    queue_capacity: Option<Count>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claim_deadline_ms: Option<Ms>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -559,8 +649,8 @@ impl From<ConfigForm> for Config {
         let d = Config::default();
         let ms =
             |v: Option<Ms>, default: Duration| v.map_or(default, |m| Duration::from_millis(m.0));
-        let size = |v: Option<u64>, default: usize| {
-            v.map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
+        let size = |v: Option<Count>, default: usize| {
+            v.map_or(default, |n| usize::try_from(n.0).unwrap_or(usize::MAX))
         };
         Config {
             batch_interval: ms(f.batch_interval_ms, d.batch_interval),
@@ -581,7 +671,7 @@ impl From<ConfigForm> for Config {
 impl From<&Config> for ConfigForm {
     fn from(c: &Config) -> ConfigForm {
         let ms = |d: Duration| Some(Ms::from(d));
-        let size = |n: usize| Some(n as u64);
+        let size = |n: usize| Some(Count(n as u64));
         ConfigForm {
             batch_interval_ms: ms(c.batch_interval),
             clock_interval_ms: ms(c.clock_interval),

@@ -47,7 +47,7 @@
 //! assert_eq!(scan.torn.unwrap().record, 1);
 //! ```
 
-use crate::limits::MAX_BATCH_BYTES;
+use crate::limits::{MAX_BATCH_BYTES, MAX_SNAPSHOT_BYTES};
 
 /// The 8 bytes every log file written now starts with: the magic `LHLOG\0\0` and
 /// format version 2 (frames with a header checksum).
@@ -70,11 +70,14 @@ pub enum RecordError {
     /// The record is empty.
     #[error("a log record must not be empty")]
     Empty,
-    /// The record is longer than the largest batch.
-    #[error("a log record of {len} bytes exceeds the limit of {MAX_BATCH_BYTES} bytes")]
+    /// The record is longer than a frame of its kind may be ([`MAX_BATCH_BYTES`] for a
+    /// log record, [`MAX_SNAPSHOT_BYTES`] and its 8-byte position for a snapshot).
+    #[error("a record of {len} bytes exceeds the limit of {limit} bytes")]
     TooLong {
         /// Its length in bytes.
         len: usize,
+        /// The limit.
+        limit: usize,
     },
 }
 
@@ -84,14 +87,25 @@ pub enum RecordError {
 ///
 /// [`RecordError`] naming what is wrong.
 pub fn check_record(record: &[u8]) -> Result<(), RecordError> {
+    check_len(record, MAX_BATCH_BYTES)
+}
+
+/// Checks that `record` holds 1 to `limit` bytes.
+fn check_len(record: &[u8], limit: usize) -> Result<(), RecordError> {
     if record.is_empty() {
         return Err(RecordError::Empty);
     }
-    if record.len() > MAX_BATCH_BYTES {
-        return Err(RecordError::TooLong { len: record.len() });
+    if record.len() > limit {
+        return Err(RecordError::TooLong {
+            len: record.len(),
+            limit,
+        });
     }
     Ok(())
 }
+
+/// The largest snapshot frame: a snapshot and the 8-byte record count it covers.
+const SNAPSHOT_FRAME_BYTES: usize = MAX_SNAPSHOT_BYTES + 8;
 
 /// Appends one frame (header and payload) holding `record` to `out`.
 ///
@@ -100,9 +114,14 @@ pub fn check_record(record: &[u8]) -> Result<(), RecordError> {
 /// [`RecordError`] if the record is empty or too long; nothing is appended then.
 pub fn push_frame(out: &mut Vec<u8>, record: &[u8]) -> Result<(), RecordError> {
     check_record(record)?;
-    // `check_record` bounds the length far below 4 GiB.
-    let len =
-        u32::try_from(record.len()).map_err(|_| RecordError::TooLong { len: record.len() })?;
+    push_checked(out, record);
+    Ok(())
+}
+
+/// Appends the frame of a record whose length was checked (at most
+/// [`SNAPSHOT_FRAME_BYTES`], far below 4 GiB).
+fn push_checked(out: &mut Vec<u8>, record: &[u8]) {
+    let len = u32::try_from(record.len()).unwrap_or(u32::MAX);
     let mut header = [0u8; FRAME_HEADER_LEN];
     header[..4].copy_from_slice(&len.to_le_bytes());
     header[4..8].copy_from_slice(&crc32fast::hash(record).to_le_bytes());
@@ -111,7 +130,6 @@ pub fn push_frame(out: &mut Vec<u8>, record: &[u8]) -> Result<(), RecordError> {
     out.reserve(FRAME_HEADER_LEN + record.len());
     out.extend_from_slice(&header);
     out.extend_from_slice(record);
-    Ok(())
 }
 
 /// A whole log file holding `records`, in order.
@@ -212,7 +230,7 @@ pub fn scan<'a>(bytes: &'a [u8]) -> Result<Scan<'a>, ScanError> {
     };
     let mut rest = rest;
     while !rest.is_empty() {
-        match next_frame(rest, version == FILE_HEADER[7]) {
+        match next_frame(rest, version == FILE_HEADER[7], MAX_BATCH_BYTES) {
             Frame::Whole { payload, len } => {
                 scan.records.push(payload);
                 scan.end += len as u64;
@@ -250,7 +268,7 @@ enum Frame<'a> {
 }
 
 /// Reads the frame at the start of `rest` (not empty); `checked` for version 2 frames.
-fn next_frame(rest: &[u8], checked: bool) -> Frame<'_> {
+fn next_frame(rest: &[u8], checked: bool, limit: usize) -> Frame<'_> {
     let header_len = if checked {
         FRAME_HEADER_LEN
     } else {
@@ -267,7 +285,7 @@ fn next_frame(rest: &[u8], checked: bool) -> Frame<'_> {
         return Frame::Corrupt("frame header checksum does not match");
     }
     let len = word(0) as usize;
-    if !(1..=MAX_BATCH_BYTES).contains(&len) {
+    if !(1..=limit).contains(&len) {
         return Frame::Corrupt(if len == 0 {
             "frame length is zero"
         } else {
@@ -298,13 +316,14 @@ pub const SNAPSHOT_HEADER: [u8; 8] = *b"LHSNAP\0\x01";
 ///
 /// # Errors
 ///
-/// [`RecordError`] if the snapshot is empty or larger than a record may be.
+/// [`RecordError`] if the snapshot is larger than [`MAX_SNAPSHOT_BYTES`].
 pub fn snapshot_file(covers: u64, snapshot: &[u8]) -> Result<Vec<u8>, RecordError> {
     let mut payload = Vec::with_capacity(8 + snapshot.len());
     payload.extend_from_slice(&covers.to_le_bytes());
     payload.extend_from_slice(snapshot);
+    check_len(&payload, SNAPSHOT_FRAME_BYTES)?;
     let mut out = SNAPSHOT_HEADER.to_vec();
-    push_frame(&mut out, &payload)?;
+    push_checked(&mut out, &payload);
     Ok(out)
 }
 
@@ -330,7 +349,7 @@ pub fn read_snapshot_file(bytes: &[u8]) -> Result<(u64, &[u8]), ScanError> {
     if rest.is_empty() {
         return Err(corrupt("the snapshot file holds no frame"));
     }
-    match next_frame(rest, true) {
+    match next_frame(rest, true, SNAPSHOT_FRAME_BYTES) {
         Frame::Whole { payload, len } if len == rest.len() && payload.len() >= 8 => {
             let (covers, snapshot) = payload.split_at(8);
             let covers = u64::from_le_bytes(covers.try_into().unwrap_or_default());

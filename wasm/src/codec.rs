@@ -1,7 +1,7 @@
 //! `encodeBatch` and `decodeBatch`: the log format from JavaScript.
 
 use crate::js;
-use crate::shapes::BatchShape;
+use crate::shapes::{self, BatchShape};
 use js_sys::Error;
 use leasehold::Batch;
 use wasm_bindgen::prelude::*;
@@ -13,7 +13,7 @@ pub fn encode_batch(
     #[wasm_bindgen(unchecked_param_type = "Batch")] batch: JsValue,
 ) -> Result<Vec<u8>, Error> {
     const CONTEXT: &str = "encodeBatch";
-    BatchShape::read(&batch, CONTEXT)?
+    shapes::read_batch(&batch, CONTEXT)?
         .encode()
         .map_err(|e| js::js_error(CONTEXT, e))
 }
@@ -27,5 +27,9 @@ pub fn decode_batch(
     const CONTEXT: &str = "decodeBatch";
     let bytes = js::bytes(&bytes, CONTEXT, "bytes")?;
     let batch = Batch::decode(&bytes).map_err(|e| js::js_error("decodeBatch: bad batch", e))?;
-    js::to_js(&BatchShape::of(&batch), CONTEXT)
+    let shape = BatchShape {
+        seq: batch.seq,
+        ops: &batch.ops,
+    };
+    js::to_js(&shape, CONTEXT)
 }

@@ -1,13 +1,9 @@
 //! `Engine`: a single-node lease engine for JavaScript.
 
-use crate::js::{self, Millis};
-use crate::shapes::{
-    EngineOptions, Grant, Handover, LeaseShape, MetricsShape, OpShape, OutputShape, Pin, Release,
-    Unpin,
-};
+use crate::js;
+use crate::shapes::{self, OutputShape};
 use js_sys::Error;
-use leasehold::{Fsm, Lane, Op, Output, Snapshot, Time};
-use serde::de::DeserializeOwned;
+use leasehold::{Fsm, Lane, Output, Snapshot, Time};
 use std::cell::{RefCell, RefMut};
 use wasm_bindgen::prelude::*;
 
@@ -37,11 +33,11 @@ impl Inner {
         loop {
             match self.engine.poll_output() {
                 Output::Timeout(_) => break,
-                Output::Append(a) => self.pending.push(OutputShape::batch(a.seq, a.ops, a.bytes)),
-                Output::Answer(a) => self.pending.push(OutputShape::answer(a)),
+                Output::Append(a) => self.pending.push(OutputShape::Batch(a)),
+                Output::Answer(a) => self.pending.push(OutputShape::Answer(a)),
                 Output::Event(e) => {
-                    let shape = OutputShape::event(&e, |t| self.engine.local_of(t));
-                    self.pending.push(shape);
+                    let e = e.map_expiry(|t| self.engine.local_of(t));
+                    self.pending.push(OutputShape::Event(e));
                 }
                 Output::Settled(_) => {}
             }
@@ -69,7 +65,7 @@ impl Inner {
 
 /// The caller's clock, read from a JavaScript number.
 fn now_arg(value: JsValue, context: &str) -> Result<Time, Error> {
-    js::value_from_js::<Millis>(value, context, "nowMs").map(|m| Time::from_millis(m.0))
+    js::value_from_js(value, context, "nowMs")
 }
 
 #[wasm_bindgen]
@@ -83,9 +79,9 @@ impl Engine {
         #[wasm_bindgen(unchecked_optional_param_type = "EngineOptions")] options: JsValue,
     ) -> Result<Engine, Error> {
         const CONTEXT: &str = "new Engine";
-        let options = EngineOptions::read(&options, CONTEXT)?;
-        let engine = leasehold::Engine::single_node(options.config(), options.now())
-            .map_err(|e| js::js_error(CONTEXT, e))?;
+        let (config, now) = shapes::engine_options(&options, CONTEXT)?;
+        let engine =
+            leasehold::Engine::single_node(config, now).map_err(|e| js::js_error(CONTEXT, e))?;
         Ok(Engine::wrap(engine))
     }
 
@@ -98,16 +94,11 @@ impl Engine {
     ) -> Result<Engine, Error> {
         const CONTEXT: &str = "Engine.restore";
         let bytes = js::bytes(&bytes, CONTEXT, "bytes")?;
-        let options = EngineOptions::read(&options, CONTEXT)?;
+        let (config, now) = shapes::engine_options(&options, CONTEXT)?;
         let snapshot = Snapshot::decode(&bytes)
             .map_err(|e| js::js_error("Engine.restore: bad snapshot", e))?;
-        let engine = leasehold::Engine::with_state(
-            options.config(),
-            Fsm::restore(snapshot),
-            1,
-            options.now(),
-        )
-        .map_err(|e| js::js_error(CONTEXT, e))?;
+        let engine = leasehold::Engine::with_state(config, Fsm::restore(snapshot), 1, now)
+            .map_err(|e| js::js_error(CONTEXT, e))?;
         Ok(Engine::wrap(engine.into_single_node()))
     }
 
@@ -117,7 +108,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "ClaimRequest")] request: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> Result<f64, Error> {
-        self.submit("claim", &request, now_ms, |g: Grant| OpShape::Claim(g))
+        self.submit("claim", &request, now_ms)
     }
 
     /// Keeps a held lease for at least `durationMs` more; returns the request's ticket.
@@ -126,7 +117,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "ExtendRequest")] request: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> Result<f64, Error> {
-        self.submit("extend", &request, now_ms, |g: Grant| OpShape::Extend(g))
+        self.submit("extend", &request, now_ms)
     }
 
     /// Gives a held lease up (its pins stay); returns the request's ticket.
@@ -135,7 +126,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "RevokeRequest")] request: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> Result<f64, Error> {
-        self.submit("revoke", &request, now_ms, |r: Release| OpShape::Revoke(r))
+        self.submit("revoke", &request, now_ms)
     }
 
     /// Keeps a lease (held or not) from expiring on behalf of `entity`, until unpinned
@@ -145,7 +136,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "PinRequest")] request: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> Result<f64, Error> {
-        self.submit("pin", &request, now_ms, |p: Pin| OpShape::Pin(p))
+        self.submit("pin", &request, now_ms)
     }
 
     /// Removes `entity`'s pin; returns the request's ticket.
@@ -154,7 +145,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "UnpinRequest")] request: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> Result<f64, Error> {
-        self.submit("unpin", &request, now_ms, |u: Unpin| OpShape::Unpin(u))
+        self.submit("unpin", &request, now_ms)
     }
 
     /// Moves a held lease from `from` to `to` at once, with a new fencing token; returns
@@ -164,9 +155,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "HandoverRequest")] request: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> Result<f64, Error> {
-        self.submit("handover", &request, now_ms, |h: Handover| {
-            OpShape::Handover(h)
-        })
+        self.submit("handover", &request, now_ms)
     }
 
     /// Runs the engine up to `nowMs` and returns every output since the last call: answers
@@ -183,7 +172,11 @@ impl Engine {
         // Taken before converting, so that outputs that cannot be converted (a token
         // beyond 2^53 from a crafted snapshot) are reported once, not forever.
         let outputs = std::mem::take(&mut inner.pending);
-        js::to_js(&outputs, CONTEXT)
+        let out = js_sys::Array::new();
+        for output in outputs {
+            out.push(&output.into_js(CONTEXT)?);
+        }
+        Ok(out.into())
     }
 
     /// The held leases, sorted by key, with expiries on the caller's clock and the time
@@ -196,13 +189,7 @@ impl Engine {
         const CONTEXT: &str = "leases";
         let now = now_arg(now_ms, CONTEXT)?;
         let inner = self.state(CONTEXT)?;
-        let leases: Vec<LeaseShape> = inner
-            .engine
-            .leases()
-            .into_iter()
-            .map(|l| LeaseShape::of(l, now))
-            .collect();
-        js::to_js(&leases, CONTEXT)
+        shapes::leases(inner.engine.leases(), now, CONTEXT)
     }
 
     /// The running totals: per lane, batches, outcomes, latency percentiles.
@@ -210,7 +197,7 @@ impl Engine {
     pub fn metrics(&self) -> Result<JsValue, Error> {
         const CONTEXT: &str = "metrics";
         let inner = self.state(CONTEXT)?;
-        js::to_js(&MetricsShape::of(&inner.engine.metrics()), CONTEXT)
+        Ok(shapes::metrics(&inner.engine.metrics()))
     }
 
     /// The committed state in the log format, for `Engine.restore`.
@@ -245,22 +232,22 @@ impl Engine {
         })
     }
 
-    /// Reads a request, checks its operation with the core's rules and submits it.
-    fn submit<R: DeserializeOwned>(
-        &self,
-        context: &str,
-        request: &JsValue,
-        now_ms: JsValue,
-        shape: impl FnOnce(R) -> OpShape,
-    ) -> Result<f64, Error> {
-        let request: R = js::from_js(request, context, "the request")?;
-        let now = now_arg(now_ms, context)?;
-        let op: Op = shape(request).into_op();
-        op.validate().map_err(|e| js::js_error(context, e))?;
-        let mut inner = self.state(context)?;
+    /// Reads a request for the operation `kind` (the method's name) with the core's form,
+    /// checks it with the core's rules and submits it.
+    fn submit(&self, kind: &str, request: &JsValue, now_ms: JsValue) -> Result<f64, Error> {
+        let request = js::entries(request, kind, "the request")?;
+        if request.iter().any(|(k, _)| k == "kind") {
+            return Err(Error::new(&format!("{kind}: unknown field `kind`")));
+        }
+        let mut fields = vec![("kind".to_owned(), JsValue::from_str(kind))];
+        fields.extend(request);
+        let op = shapes::read_op(&fields, kind)?;
+        let now = now_arg(now_ms, kind)?;
+        op.validate().map_err(|e| js::js_error(kind, e))?;
+        let mut inner = self.state(kind)?;
         let ticket = inner.engine.handle_request(now, op);
         inner.drain();
-        #[allow(clippy::cast_precision_loss)] // tickets count requests: far below 2^53
+        // Tickets count requests: far below 2^53, exact as a JavaScript number.
         Ok(ticket.0 as f64)
     }
 }

@@ -2,20 +2,16 @@
 //! errors into JavaScript `Error`s.
 //!
 //! Reading never trusts its input: an object's own fields are listed first (so an
-//! unknown field is an error), the field being read is tracked (so a wrong type names
-//! it), and numbers of milliseconds are checked to be finite, not negative and exactly
-//! representable.
+//! unknown field is an error) and the field being read is tracked (so a wrong type names
+//! it). What a field may hold is the core's serde form (`leasehold::form`): numbers of
+//! milliseconds, for one, must be finite, not negative and exactly representable.
 
 use js_sys::{Array, ArrayBuffer, Error, Object, Reflect, Uint8Array};
-use leasehold::sim::PARAM_NAMES;
-use serde::de::{self, DeserializeOwned, IntoDeserializer, Unexpected, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
+use serde::de::{self, DeserializeOwned, IntoDeserializer};
 use std::cell::Cell;
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
-
-/// The largest integer a JavaScript number holds exactly (2^53 - 1).
-const MAX_SAFE: u64 = (1 << 53) - 1;
 
 /// How Rust shapes become JavaScript values: plain objects for maps, `null` for missing
 /// values, numbers for integers, `Uint8Array` for bytes.
@@ -25,66 +21,22 @@ const SERIALIZER: serde_wasm_bindgen::Serializer = serde_wasm_bindgen::Serialize
 
 // ---- errors ----------------------------------------------------------------------------
 
-/// Turns a core error (or any failure) into a JavaScript `Error`. The message starts with
-/// the call that failed and spells the core's field names as JavaScript does
-/// (`batch_interval` becomes `batchIntervalMs`, `duration` becomes `durationMs`).
+/// Turns a core error (or any failure) into a JavaScript `Error` whose message starts
+/// with the call that failed. The core already names fields as JavaScript spells them.
 pub(crate) fn js_error(context: &str, error: impl fmt::Display) -> Error {
-    Error::new(&format!("{context}: {}", js_names(&error.to_string())))
+    Error::new(&format!("{context}: {error}"))
 }
 
-/// Rewrites the core's field names in `text` as JavaScript spells them: a name in
-/// backticks, or a bare snake-case name, that the core uses for a setting, a simulation
-/// parameter or an operation field. Other words (and names a caller chose) are kept.
-pub(crate) fn js_names(text: &str) -> String {
-    let is_word = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut word = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if !is_word(&c) {
-            out.push(c);
-            continue;
+/// The error of reading `field` (if known): `{context}: `{field}`: {message}`, without
+/// the field where the message names it already (an unknown or duplicate field).
+pub(crate) fn field_error(context: &str, field: Option<&str>, message: &str) -> Error {
+    match field {
+        Some(field)
+            if !message.starts_with("unknown field") && !message.starts_with("duplicate field") =>
+        {
+            Error::new(&format!("{context}: `{field}`: {message}"))
         }
-        word.push(c);
-        if chars.peek().is_some_and(is_word) {
-            continue;
-        }
-        let quoted = out.ends_with('`') && chars.peek() == Some(&'`');
-        match js_name(&word) {
-            Some(name) if quoted || word.contains('_') => out.push_str(&name),
-            _ => out.push_str(&word),
-        }
-        word.clear();
-    }
-    out
-}
-
-/// The JavaScript name of a core field, if `core` is one.
-fn js_name(core: &str) -> Option<String> {
-    const MILLIS: &[&str] = &[
-        "batch_interval",
-        "clock_interval",
-        "claim_deadline",
-        "extend_deadline",
-        "admin_deadline",
-        "singular_deadline",
-        "duration",
-        "until",
-        "old",
-        "new",
-    ];
-    const OTHERS: &[&str] = &[
-        "max_batch_ops",
-        "max_in_flight",
-        "queue_capacity",
-        "report_extensions",
-    ];
-    if MILLIS.contains(&core) {
-        Some(camel(core) + "Ms")
-    } else if OTHERS.contains(&core) || PARAM_NAMES.contains(&core) {
-        Some(camel(core))
-    } else {
-        None
+        _ => Error::new(&format!("{context}: {message}")),
     }
 }
 
@@ -105,26 +57,16 @@ pub(crate) fn camel(snake: &str) -> String {
     out
 }
 
-/// `camelCase` → `snake_case`.
-pub(crate) fn snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// What kind of value `value` is, for messages: `a string`, `null`, `an array`...
 pub(crate) fn kind_of(value: &JsValue) -> String {
     if value.is_null() {
         "null".into()
     } else if Array::is_array(value) {
         "an array".into()
+    } else if value.is_instance_of::<Uint8Array>() {
+        "a Uint8Array".into()
+    } else if value.is_instance_of::<ArrayBuffer>() {
+        "an ArrayBuffer".into()
     } else {
         let t = value.js_typeof().as_string().unwrap_or_default();
         match t.as_str() {
@@ -159,40 +101,44 @@ pub(crate) fn entries(
         .collect())
 }
 
-/// Reads a plain object into `T`: an unknown field, a missing one or a wrong type is an
-/// error that names the field.
-pub(crate) fn from_js<T: DeserializeOwned>(
-    value: &JsValue,
-    context: &str,
-    what: &str,
-) -> Result<T, Error> {
-    from_entries(entries(value, context, what)?, context)
+/// Takes the field `name` out of an object's fields, if it is there.
+pub(crate) fn take(entries: &mut Vec<(String, JsValue)>, name: &str) -> Option<JsValue> {
+    let i = entries.iter().position(|(k, _)| k == name)?;
+    Some(entries.remove(i).1)
 }
 
 /// Reads the fields of an object (see [`entries`]) into `T`. An error while reading a
 /// field's value is prefixed with the field's name.
 pub(crate) fn from_entries<T: DeserializeOwned>(
-    entries: Vec<(String, JsValue)>,
+    entries: &[(String, JsValue)],
     context: &str,
 ) -> Result<T, Error> {
+    read(entries).map_err(|(field, message)| field_error(context, field.as_deref(), &message))
+}
+
+/// Reads the fields of an object into `T`. The error is the message and the field being
+/// read, none once all were taken: a missing field, or a value judged only after every
+/// field was taken in (a type that buffers them: an internally tagged enum).
+pub(crate) fn read<T: DeserializeOwned>(
+    entries: &[(String, JsValue)],
+) -> Result<T, (Option<String>, String)> {
+    if let Some(e) = entries
+        .iter()
+        .find_map(|(k, v)| Some((Some(k.clone()), foreign(v)?)))
+    {
+        return Err(e);
+    }
     // The map deserializer takes one field at a time: the last one taken is the one
-    // being read; none once all are taken (a missing field).
-    let current: Cell<Option<String>> = Cell::new(None);
-    let mut fields = entries.into_iter();
+    // being read.
+    let current: Cell<Option<&str>> = Cell::new(None);
+    let mut fields = entries.iter();
     let fields = std::iter::from_fn(|| {
         let next = fields.next();
-        current.set(next.as_ref().map(|(k, _)| k.clone()));
-        next.map(|(k, v)| (k, Field(v)))
+        current.set(next.map(|(k, _)| k.as_str()));
+        next.map(|(k, v)| (k.as_str(), Field(v.clone())))
     });
-    T::deserialize(de::value::MapDeserializer::new(fields)).map_err(|e| {
-        let message = serde_message(e);
-        match current.take().as_deref() {
-            Some(field) if !message.starts_with("unknown field") => {
-                Error::new(&format!("{context}: `{field}`: {message}"))
-            }
-            _ => Error::new(&format!("{context}: {message}")),
-        }
-    })
+    T::deserialize(de::value::MapDeserializer::new(fields))
+        .map_err(|e| (current.take().map(str::to_owned), serde_message(e)))
 }
 
 /// Reads one value (not an object's fields) into `T`, naming it `name` on error.
@@ -204,8 +150,21 @@ pub(crate) fn value_from_js<T: DeserializeOwned>(
     if value.is_undefined() {
         return Err(Error::new(&format!("{context}: `{name}` is missing")));
     }
+    if let Some(message) = foreign(&value) {
+        return Err(Error::new(&format!("{context}: `{name}`: {message}")));
+    }
     T::deserialize(serde_wasm_bindgen::Deserializer::from(value))
         .map_err(|e| Error::new(&format!("{context}: `{name}`: {}", serde_message(e))))
+}
+
+/// The error for a value that no field of the API takes but serde-wasm-bindgen would read:
+/// a BigInt (as an integer) or bytes (as text, from a form that buffers its fields).
+/// Fields hold numbers and strings, as their TypeScript types say.
+fn foreign(value: &JsValue) -> Option<String> {
+    let foreign = value.is_bigint()
+        || value.is_instance_of::<Uint8Array>()
+        || value.is_instance_of::<ArrayBuffer>();
+    foreign.then(|| format!("invalid type: {}", kind_of(value)))
 }
 
 /// The bytes of a `Uint8Array` (or `ArrayBuffer`).
@@ -222,12 +181,20 @@ pub(crate) fn bytes(value: &JsValue, context: &str, name: &str) -> Result<Vec<u8
     }
 }
 
-/// The message of a serde error raised at the boundary, in JavaScript's words.
+/// The message of a serde error raised at the boundary, in JavaScript's words: a missing
+/// value is `null or undefined`, a count a whole number (not a `u64`).
 fn serde_message(e: serde_wasm_bindgen::Error) -> String {
     let value = JsValue::from(e);
-    match value.dyn_ref::<Error>() {
-        Some(error) => String::from(error.message()).replace("unit value", "null or undefined"),
-        None => format!("{value:?}"),
+    let Some(error) = value.dyn_ref::<Error>() else {
+        return format!("{value:?}");
+    };
+    let message = String::from(error.message());
+    if let Some(rest) = message.strip_prefix("invalid type: unit value") {
+        format!("invalid type: null or undefined{rest}")
+    } else if let Some(head) = message.strip_suffix("expected u64") {
+        format!("{head}expected a whole number from 0 to 2^53 - 1")
+    } else {
+        message
     }
 }
 
@@ -239,78 +206,6 @@ impl<'de> IntoDeserializer<'de, serde_wasm_bindgen::Error> for Field {
 
     fn into_deserializer(self) -> serde_wasm_bindgen::Deserializer {
         serde_wasm_bindgen::Deserializer::from(self.0)
-    }
-}
-
-/// A number of milliseconds: finite, not negative, at most 2^53 - 1; a fraction is
-/// dropped (`performance.now()` gives fractions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub(crate) struct Millis(pub u64);
-
-/// A whole number from 0 to 2^53 - 1 (a count, a sequence number).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub(crate) struct Whole(pub u64);
-
-impl Whole {
-    /// As a `usize`, saturating (a count larger than memory means "no limit").
-    pub(crate) fn size(self) -> usize {
-        usize::try_from(self.0).unwrap_or(usize::MAX)
-    }
-}
-
-impl<'de> Deserialize<'de> for Millis {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
-        d.deserialize_f64(Number { whole: false }).map(Millis)
-    }
-}
-
-impl<'de> Deserialize<'de> for Whole {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Whole, D::Error> {
-        d.deserialize_f64(Number { whole: true }).map(Whole)
-    }
-}
-
-/// Reads a JavaScript number into a `u64`.
-struct Number {
-    whole: bool,
-}
-
-impl Visitor<'_> for Number {
-    type Value = u64;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.whole {
-            f.write_str("a whole number from 0 to 2^53 - 1")
-        } else {
-            f.write_str("a number of milliseconds from 0 to 2^53 - 1")
-        }
-    }
-
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
-        let fits = v.is_finite() && v >= 0.0 && v <= MAX_SAFE as f64;
-        if fits && (!self.whole || v.fract() == 0.0) {
-            Ok(v as u64)
-        } else {
-            Err(E::invalid_value(Unexpected::Float(v), &self))
-        }
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-        if v <= MAX_SAFE {
-            Ok(v)
-        } else {
-            Err(E::invalid_value(Unexpected::Unsigned(v), &self))
-        }
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-        u64::try_from(v)
-            .ok()
-            .filter(|&v| v <= MAX_SAFE)
-            .ok_or_else(|| E::invalid_value(Unexpected::Signed(v), &self))
     }
 }
 
@@ -333,8 +228,13 @@ pub(crate) fn camel_keys(value: &JsValue) -> JsValue {
     for pair in Object::entries(object).iter() {
         let pair: Array = pair.unchecked_into();
         let key = camel(&pair.get(0).as_string().unwrap_or_default());
-        // Setting a data property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&out, &JsValue::from(key), &pair.get(1));
+        set(&out, &key, &pair.get(1));
     }
     out.into()
+}
+
+/// Sets a field of a plain object the boundary made.
+pub(crate) fn set(object: &Object, name: &str, value: &JsValue) {
+    // Setting a data property on a plain object of our own cannot fail.
+    let _ = Reflect::set(object, &JsValue::from_str(name), value);
 }

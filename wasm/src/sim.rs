@@ -1,8 +1,9 @@
 //! `Simulation`: the deterministic simulator for JavaScript.
 
-use crate::js::{self, Millis};
-use crate::shapes::{LeaseShape, ScenarioShape, apply_overrides};
+use crate::js;
+use crate::shapes::{self, ScenarioShape, apply_overrides};
 use js_sys::Error;
+use leasehold::Time;
 use leasehold::sim::{SCENARIOS, Scenario, SimError};
 use std::cell::{RefCell, RefMut};
 use wasm_bindgen::prelude::*;
@@ -26,13 +27,11 @@ impl Simulation {
         #[wasm_bindgen(unchecked_param_type = "SimulationOptions")] options: JsValue,
     ) -> Result<Simulation, Error> {
         const CONTEXT: &str = "new Simulation";
-        let (scenario, overrides): (Vec<_>, Vec<_>) = js::entries(&options, CONTEXT, "options")?
-            .into_iter()
-            .partition(|(k, _)| k == "scenario");
-        let Some((_, name)) = scenario.into_iter().next() else {
+        let mut overrides = js::entries(&options, CONTEXT, "options")?;
+        let Some(name) = js::take(&mut overrides, "scenario") else {
             return Err(Error::new(&format!(
                 "{CONTEXT}: missing field `scenario` (one of {})",
-                SCENARIOS.join(", ")
+                shapes::list(SCENARIOS)
             )));
         };
         let Some(name) = name.as_string() else {
@@ -59,8 +58,8 @@ impl Simulation {
         #[wasm_bindgen(unchecked_param_type = "number")] ms: JsValue,
     ) -> Result<(), Error> {
         const CONTEXT: &str = "run";
-        let Millis(ms) = js::value_from_js(ms, CONTEXT, "ms")?;
-        self.state(CONTEXT)?.run_for(ms);
+        let ms: Time = js::value_from_js(ms, CONTEXT, "ms")?;
+        self.state(CONTEXT)?.run_for(ms.as_millis());
         Ok(())
     }
 
@@ -69,14 +68,7 @@ impl Simulation {
     pub fn leases(&self) -> Result<JsValue, Error> {
         const CONTEXT: &str = "leases";
         let sim = self.state(CONTEXT)?;
-        let now = sim.now();
-        let leases: Vec<LeaseShape> = sim
-            .engine()
-            .leases()
-            .into_iter()
-            .map(|l| LeaseShape::of(l, now))
-            .collect();
-        js::to_js(&leases, CONTEXT)
+        shapes::leases(sim.engine().leases(), sim.now(), CONTEXT)
     }
 
     /// The totals so far: the load test's fields, in camelCase.
@@ -111,7 +103,7 @@ pub fn scenarios() -> Result<JsValue, Error> {
     let presets: Vec<ScenarioShape> = SCENARIOS
         .iter()
         .filter_map(|name| Scenario::named(name))
-        .map(|s| ScenarioShape::of(&s))
+        .map(ScenarioShape::of)
         .collect();
     js::to_js(&presets, "scenarios")
 }

@@ -168,7 +168,7 @@ test("wrong types, missing fields and negative durations throw, naming the field
     [() => engine.claim({ namespace: "n", model: "m", holder: "a", durationMs: 5 }, 0), /missing field `lease`/],
     [() => engine.claim({ ...key, holder: "", durationMs: 5 }, 0), /`holder` must not be empty/],
     [() => engine.claim({ ...key, holder: "a", durationMs: 5, extra: 1 }, 0), /unknown field `extra`/],
-    [() => engine.claim({ ...key, holder: undefined, durationMs: 5 }, 0), /`holder`: .*null or undefined/],
+    [() => engine.claim({ ...key, holder: undefined, durationMs: 5 }, 0), /missing field `holder`/],
     [() => engine.claim("mysql/0", 0), /^claim: the request must be an object, got a string/],
     [() => engine.claim(null, 0), /must be an object, got null/],
     [() => engine.claim(claim("a"), "now"), /^claim: `nowMs`: invalid type/],
@@ -203,7 +203,7 @@ test("unknown or impossible options throw, naming the field", () => {
   throwsNaming(() => new Engine({ clockIntervalMs: 10 }), /`clockIntervalMs` must not be shorter than batchIntervalMs/);
   throwsNaming(() => new Engine({ maxBatchOps: 70_000 }), /`maxBatchOps` must be between 1 and 65,535/);
   throwsNaming(() => new Engine({ maxInFlight: 0 }), /`maxInFlight` must be at least 1/);
-  throwsNaming(() => new Engine({ queueCapacity: 2.5 }), /`queueCapacity`: invalid value/);
+  throwsNaming(() => new Engine({ queueCapacity: 2.5 }), /`queueCapacity`: invalid value: floating point `2.5`, expected a whole number/);
   throwsNaming(() => new Engine({ claimDeadlineMs: 9_000 }), /`claimDeadlineMs` must not be longer than extendDeadlineMs/);
   throwsNaming(() => new Engine({ eager: 1 }), /`eager`: invalid type/);
   throwsNaming(() => new Engine("fast"), /^new Engine: options must be an object/);
@@ -259,7 +259,7 @@ test("batches encode and decode; bad ones throw", () => {
     ],
   };
   assert.deepEqual(decodeBatch(encodeBatch(batch)), batch);
-  throwsNaming(() => encodeBatch({ seq: 1, ops: [{ kind: "grab", ...key }] }), /^encodeBatch: ops\[0\]: `kind` must be one of/);
+  throwsNaming(() => encodeBatch({ seq: 1, ops: [{ kind: "grab", ...key }] }), /^encodeBatch: ops\[0\]: `kind`: unknown variant `grab`, expected one of/);
   throwsNaming(() => encodeBatch({ seq: 1, ops: [{ kind: "claim", ...key, holder: "a" }] }), /ops\[0\]: missing field `durationMs`/);
   throwsNaming(() => encodeBatch({ seq: "1", ops: [] }), /^encodeBatch: `seq`/);
   throwsNaming(() => encodeBatch({ seq: 1 }), /missing field `ops`/);

@@ -241,11 +241,16 @@ fn batches_round_trip_and_bad_ones_throw() {
     let cases = [
         (
             json!({"seq": 1, "ops": [{"kind": "clam"}]}),
-            "ops[0]: `kind` must be one of",
+            "ops[0]: `kind`: unknown variant `clam`, expected one of",
         ),
         (
             json!({"seq": 1, "ops": [key()]}),
             "ops[0]: missing field `kind`",
+        ),
+        (
+            // A wrong value is named wherever `kind` stands.
+            json!({"seq": 1, "ops": [with(json!({"durationMs": "5", "kind": "claim"}), key())]}),
+            "ops[0]: `durationMs`: invalid type: string \"5\"",
         ),
         (json!({"seq": -1, "ops": []}), "`seq`"),
         (json!({"ops": []}), "missing field `seq`"),
