@@ -137,7 +137,7 @@ export interface EventOutput extends LeaseKey {
   lapsed?: boolean;
   /** The former holder (`handed-over`). */
   from?: string;
-  /** The new expiry on the caller's clock (`claimed`, `extended`). */
+  /** The new expiry on the caller's clock (`claimed`, `extended`, `handed-over`). */
   expiresMs?: number;
 }
 

@@ -30,7 +30,7 @@ pub fn query() -> String {
         .unwrap_or_default()
 }
 
-/// Replaces the URL's query (no reload, no new history entry).
+/// Replaces the URL's query, keeping its fragment (no reload, no new history entry).
 pub fn set_query(query: &str) {
     let Some(window) = web_sys::window() else {
         return;
@@ -38,11 +38,13 @@ pub fn set_query(query: &str) {
     let Ok(history) = window.history() else {
         return;
     };
-    let path = window.location().pathname().unwrap_or_default();
+    let location = window.location();
+    let path = location.pathname().unwrap_or_default();
+    let hash = location.hash().unwrap_or_default();
     let _ = history.replace_state_with_url(
         &wasm_bindgen::JsValue::NULL,
         "",
-        Some(&format!("{path}{query}")),
+        Some(&format!("{path}{query}{hash}")),
     );
 }
 

@@ -8,9 +8,14 @@
 // the page's own cost per 100 ms tick with 10,000 leases at 1×, and the .wasm size.
 // Then they walk every guided chapter (`#/learn/N`) from its first step to its last,
 // pressing Continue as soon as the story offers it.
+//
+// One test imports a log written by a service that embeds the driver: the file
+// `LEASEHOLD_EMBED_LOG` names, or else one the test has
+// `cargo run -p leasehold --features driver --example embed -- --keep FILE` write.
 
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -20,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
 const DIST = path.resolve(HERE, '../../www/dist');
 const SHOTS = path.resolve(HERE, '../../docs/screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -137,6 +143,35 @@ async function rowOf(key, p = page) {
 
 async function events(kind, key, p = page) {
   return p.locator(`${byId('event-item')}[data-kind="${kind}"][data-key="${key}"]`).count();
+}
+
+/** A log file written by the driver (core/examples/embed.rs), named `embed.lhlog`. */
+function embedLog() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leasehold-embed-'));
+  const file = path.join(dir, 'embed.lhlog');
+  if (process.env.LEASEHOLD_EMBED_LOG) {
+    fs.copyFileSync(process.env.LEASEHOLD_EMBED_LOG, file);
+  } else {
+    execFileSync('cargo', ['run', '-q', '-p', 'leasehold', '--features', 'driver', '--example', 'embed', '--', '--keep', file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 10 * 60_000,
+    });
+  }
+  return file;
+}
+
+/** The frames of a log file: where each starts and its payload's length. */
+function frames(bytes) {
+  const header = bytes[7] === 1 ? 8 : 12; // format version 1: len crc; 2: len crc hcrc
+  const out = [];
+  for (let at = 8; at + header <= bytes.length; ) {
+    const len = bytes.readUInt32LE(at);
+    if (at + header + len > bytes.length) break;
+    out.push({ offset: at, header, len });
+    at += header + len;
+  }
+  return out;
 }
 
 async function shot(name, target = page) {
@@ -341,6 +376,65 @@ test('export the log and import it: the same state', async () => {
   await page.locator(byId('notice')).waitFor();
   assert.match(await page.locator(byId('notice')).textContent(), /not a leasehold log/);
   assert.deepEqual(await rows(), live);
+});
+
+test('a log written by a service that embeds the driver opens and replays; a torn one too; a corrupt one is named', async () => {
+  const file = embedLog();
+  const bytes = fs.readFileSync(file);
+  const records = frames(bytes);
+  assert.ok(records.length >= 4, `${records.length} records`);
+  await page.locator(byId('import-log')).setInputFiles(file);
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-source"]').textContent.includes('embed.lhlog'));
+  assert.equal(await page.locator(byId('run-source')).getAttribute('data-mode'), 'replay');
+  assert.equal(Number(await page.locator(byId('timeline-position')).getAttribute('data-end')), records.length);
+  // Its leases: postgresql held by postgresql/0, pinned by machine-7 for its upgrade;
+  // mysql's units were elected and stepped down.
+  const pg = 'application-leadership/model-1/postgresql';
+  const mysql = 'application-leadership/model-1/mysql';
+  assert.deepEqual(await rowOf(pg), { holder: 'postgresql/0', token: await row(pg).getAttribute('data-token'), pinned: true });
+  assert.equal(await row(pg).locator(byId('pin-badge')).getAttribute('data-entity'), 'machine-7');
+  assert.equal(await rowOf(mysql), null, 'free at the end');
+  assert.ok((await events('claimed', mysql)) >= 1);
+  assert.ok((await events('revoked', mysql)) >= 1);
+  assert.equal(await page.locator(byId('invariant-status')).getAttribute('data-violations'), '0');
+  // The driver's first batch, decoded: it starts at seq 1 with the driver's own time.
+  await page.locator(`${byId('batch-item')}[data-seq="1"]`).click();
+  await page.locator(`${byId('batch-detail')}[data-seq="1"]`).waitFor();
+  const kinds = await page.locator(byId('batch-op')).evaluateAll((els) => els.map((el) => el.dataset.kind));
+  assert.ok(kinds.includes('claim'), JSON.stringify(kinds));
+  assert.match(await page.locator(byId('batch-detail')).textContent(), /claim application-leadership\/model-1\/\w+ by \w+\/\d/);
+  await page.keyboard.press('Escape');
+  const replayed = await rows();
+
+  // Cut short, as a crash mid-append leaves it: the whole records replay, and the page says so.
+  const last = records.at(-1);
+  const torn = path.join(path.dirname(file), 'torn.lhlog');
+  fs.writeFileSync(torn, bytes.subarray(0, bytes.length - 3));
+  await page.locator(byId('import-log')).setInputFiles(torn);
+  await page.locator(byId('notice')).waitFor();
+  assert.match(
+    await page.locator(byId('notice')).textContent(),
+    new RegExp(`torn\\.lhlog: torn tail: record ${records.length - 1} at byte offset ${last.offset} .*were imported`),
+  );
+  assert.equal(Number(await page.locator(byId('timeline-position')).getAttribute('data-end')), records.length - 1);
+  await page.keyboard.press('Escape');
+
+  // Damaged in the middle: refused, naming the record and its offset; nothing changes.
+  const corrupt = path.join(path.dirname(file), 'corrupt.lhlog');
+  const damaged = Buffer.from(bytes);
+  damaged[records[1].offset + records[1].header] ^= 0xff;
+  fs.writeFileSync(corrupt, damaged);
+  const before = await rows();
+  await page.locator(byId('import-log')).setInputFiles(corrupt);
+  await page.locator(byId('notice')).waitFor();
+  assert.match(
+    await page.locator(byId('notice')).textContent(),
+    new RegExp(`corrupt\\.lhlog: record 1 at byte offset ${records[1].offset} is corrupt`),
+  );
+  assert.match(await page.locator(byId('run-source')).textContent(), /torn\.lhlog/);
+  assert.deepEqual(await rows(), before);
+  assert.ok(replayed.length >= 1);
+  await page.keyboard.press('Escape');
 });
 
 test('figures: the page’s cost per tick with 10,000 leases at 1×, the .wasm size', async () => {

@@ -1,6 +1,6 @@
-//! The dashboard: owns the state, the ticker, the keyboard and the URL's fragment, lays
-//! out the views; a guided chapter's narration (and chapter 2's side by side) shows
-//! above them.
+//! The dashboard: takes its state from [`use_dashboard`](fn@use_dashboard) and lays out the views, each
+//! drawn from its part of the scene; a guided chapter's narration (and chapter 2's
+//! side by side) shows above them.
 
 use super::batch_detail::BatchDetail;
 use super::batch_list::BatchList;
@@ -17,63 +17,59 @@ use super::queue_view::QueueView;
 use super::side_by_side::SideBySide;
 use super::timeline::Timeline;
 use super::transport::Transport;
-use crate::hooks::{use_hash, use_keyboard, use_tick_cost, use_ticker};
-use crate::state::{Dispatch, State};
+use crate::hooks::use_dashboard;
+use crate::state::Dispatch;
 use yew::prelude::*;
 
 /// The whole dashboard.
 #[component]
 pub fn App() -> Html {
-    let state = use_reducer(State::from_url);
-    let dispatch = state.dispatcher();
-    use_ticker(state.playing, dispatch.clone());
-    use_keyboard(dispatch.clone());
-    use_hash(dispatch.clone());
-    use_tick_cost(state.run());
-    let run = state.run();
-    let stamps = run.borrow().stamps();
-    let chapter = state.guide.as_ref().map(|g| g.number());
-    let side_by_side = state.side_by_side();
+    let state = use_dashboard();
+    let scene = &state.scene;
+    let (playing, speed) = (state.playback.playing, state.playback.speed);
+    let table = &state.table;
+    let clock = scene.clock.clone();
     html! {
-        <ContextProvider<Dispatch> context={dispatch}>
+        <ContextProvider<Dispatch> context={state.dispatcher()}>
             <div class="app">
-                <Header run={state.run_at(stamps.log)} chapter={chapter} />
-                if let Some(guide) = state.guide.clone() {
-                    <div class={classes!("learn", side_by_side.is_some().then_some("with-side"))}>
-                        <ChapterPanel guide={guide} playing={state.playing} />
-                        if let Some(runs) = side_by_side {
+                <Header source={scene.source.clone()} chapter={state.chapter()} />
+                if let Some(chapter) = scene.chapter.clone() {
+                    <div class={classes!("learn", chapter.side_by_side.is_some().then_some("with-side"))}>
+                        <ChapterPanel guide={chapter.guide.clone()} playing={playing} />
+                        if let Some(runs) = chapter.side_by_side.clone() {
                             <SideBySide runs={runs} />
                         }
                     </div>
                 }
                 <Notice notice={state.notice.clone()} />
-                <Transport run={run.clone()} playing={state.playing} speed={state.speed} />
-                <Timeline run={state.run_at(stamps.log)} />
-                <InvariantMonitor run={state.run_at(stamps.invariants)} />
+                <Transport clock={clock.clone()} playing={playing} speed={speed} />
+                <Timeline timeline={scene.timeline.clone()} />
+                <InvariantMonitor invariants={scene.invariants.clone()} />
                 <main class="views">
                     <section class="panel leases">
                         <LeaseTable
-                            run={run.clone()}
-                            selected={state.selected.clone()}
-                            sort={state.sort}
-                            filter={state.filter.clone()}
-                            scroll={state.scroll}
+                            table={scene.table.clone()}
+                            selected={table.selected.clone()}
+                            sort={table.sort}
+                            filter={table.filter.clone()}
+                            scroll={table.scroll}
                         />
-                        <LeaseActions run={run.clone()} selected={state.selected.clone()} />
+                        <LeaseActions selected={scene.selected.clone()} can_act={clock.can_act}
+                            narrated={clock.narrated} />
                     </section>
                     <section class="panel side">
-                        <QueueView run={state.run_at(stamps.queue)} />
-                        <BatchList run={state.run_at(stamps.log)} open={state.open_batch} />
+                        <QueueView queue={scene.queue.clone()} />
+                        <BatchList batches={scene.batches.clone()} open={state.timeline.open_batch} />
                     </section>
                     <section class="panel charts-panel">
-                        <Charts run={state.run_at(stamps.charts)} />
+                        <Charts charts={scene.charts.clone()} />
                     </section>
                     <section class="panel events">
-                        <EventLog run={state.run_at(stamps.events)} filter={state.event_filter.clone()} />
+                        <EventLog events={scene.events.clone()} filter={table.event_filter.clone()} />
                     </section>
                 </main>
-                if let Some(seq) = state.open_batch {
-                    <BatchDetail run={state.run_at(stamps.log)} seq={seq} />
+                if let Some(detail) = scene.detail.clone() {
+                    <BatchDetail detail={detail} />
                 }
                 if state.help {
                     <Help />

@@ -2,17 +2,17 @@
 //! to see its operations and the answer each got.
 
 use crate::hooks::use_dispatch;
-use crate::state::{Action, RunRef};
+use crate::model::scene::BatchesScene;
+use crate::state::Action;
+use crate::state::timeline::TimelineAction;
+use std::rc::Rc;
 use yew::prelude::*;
-
-/// How many batches the list shows.
-pub const SHOWN: usize = 30;
 
 /// The list's properties.
 #[derive(Properties, PartialEq)]
 pub struct BatchListProps {
-    /// The run.
-    pub run: RunRef,
+    /// The last batches.
+    pub batches: Rc<BatchesScene>,
     /// The batch whose detail is open.
     pub open: Option<u64>,
 }
@@ -21,22 +21,19 @@ pub struct BatchListProps {
 #[component]
 pub fn BatchList(props: &BatchListProps) -> Html {
     let dispatch = use_dispatch();
-    let run = props.run.borrow();
-    let ledger = run.shown();
-    let live = run.live();
-    let broken = run.violation().map(|b| b.batch);
-    let summaries = ledger.summaries();
-    let items = summaries.iter().rev().take(SHOWN).map(|s| {
+    let broken = props.batches.broken;
+    let items = props.batches.items.iter().map(|item| {
+        let s = &item.summary;
         let seq = s.seq;
-        let report = live.and_then(|l| l.report(seq));
         let onclick = {
             let d = dispatch.clone();
-            Callback::from(move |_: MouseEvent| d.dispatch(Action::OpenBatch(Some(seq))))
+            Callback::from(move |_: MouseEvent| {
+                d.dispatch(Action::Timeline(TimelineAction::OpenBatch(Some(seq))));
+            })
         };
-        let wait = report.map_or(String::from("—"), |r| {
-            format!("{} ms", r.max_wait.as_millis())
+        let (requests, wait) = item.report.map_or((String::from("—"), String::from("—")), |(r, w)| {
+            (r.to_string(), format!("{w} ms"))
         });
-        let requests = report.map_or(String::from("—"), |r| r.requests.to_string());
         html! {
             <li key={seq} data-testid="batch-item" data-seq={seq.to_string()} data-ops={s.ops.to_string()}
                 data-bytes={s.bytes.to_string()}
@@ -60,7 +57,7 @@ pub fn BatchList(props: &BatchListProps) -> Html {
                 <span class="num">{ "bytes" }</span><span class="num">{ "max wait" }</span><span class="num">{ "log time" }</span>
             </div>
             <ul class="batch-list">{ for items }</ul>
-            if summaries.is_empty() {
+            if props.batches.items.is_empty() {
                 <p class="hint">{ "No batch committed yet." }</p>
             }
         </div>

@@ -4,6 +4,7 @@
 use crate::hooks::use_dispatch;
 use crate::learn::{Chapter, Cue, Guide};
 use crate::state::Action;
+use crate::state::chapter::ChapterAction;
 use yew::prelude::*;
 
 /// The navigation's properties.
@@ -42,7 +43,7 @@ pub fn ChapterNav(props: &ChapterNavProps) -> Html {
     html! {
         <div class="chapter-nav">
             <button data-testid="chapter-back" disabled={!guide.can_go_back()}
-                onclick={on(Action::Back)} title="the previous step (←); the simulation is not rewound">
+                onclick={on(Action::Chapter(ChapterAction::Back))} title="the previous step (←); the simulation is not rewound">
                 { "← back" }
             </button>
             if let Some(cue) = waiting {
@@ -59,10 +60,10 @@ pub fn ChapterNav(props: &ChapterNavProps) -> Html {
                 </span>
             }
             <button data-testid="chapter-next" class="continue" disabled={!guide.can_continue()}
-                onclick={on(Action::Continue)} title={title}>
+                onclick={on(Action::Chapter(ChapterAction::Continue))} title={title}>
                 { label }
             </button>
-            <button data-testid="chapter-leave" class="leave" onclick={on(Action::Leave)}
+            <button data-testid="chapter-leave" class="leave" onclick={on(Action::Chapter(ChapterAction::Leave))}
                 title="leave the chapter: its simulation stays on the dashboard">
                 { "leave chapter ✕" }
             </button>

@@ -2,19 +2,19 @@
 //! newest first, filtered by lease or holder.
 
 use crate::hooks::use_dispatch;
-use crate::state::{Action, RunRef};
+use crate::model::ledger::LoggedEvent;
+use crate::state::Action;
+use crate::state::table::TableAction;
 use leasehold::Event;
+use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-
-/// How many events the log shows.
-pub const SHOWN: usize = 40;
 
 /// The log's properties.
 #[derive(Properties, PartialEq)]
 pub struct EventLogProps {
-    /// The run.
-    pub run: RunRef,
+    /// The latest events that match the filter, newest first.
+    pub events: Rc<Vec<LoggedEvent>>,
     /// The filter text (a lease or holder name, or part of one).
     pub filter: String,
 }
@@ -53,33 +53,15 @@ pub fn meaning(e: &Event) -> (String, &'static str) {
     }
 }
 
-fn matches(e: &Event, filter: &str) -> bool {
-    filter.is_empty()
-        || e.key().lease.contains(filter)
-        || e.key().to_string().contains(filter)
-        || e.holder().is_some_and(|h| h.contains(filter))
-        || matches!(e, Event::HandedOver { from, .. } if from.contains(filter))
-        || matches!(e, Event::Pinned { entity, .. } | Event::Unpinned { entity, .. } if entity.contains(filter))
-}
-
 /// The event log.
 #[component]
 pub fn EventLog(props: &EventLogProps) -> Html {
     let dispatch = use_dispatch();
-    let run = props.run.borrow();
-    let filter = props.filter.trim();
     let oninput = Callback::from(move |e: InputEvent| {
-        dispatch.dispatch(Action::EventFilter(
-            e.target_unchecked_into::<HtmlInputElement>().value(),
-        ));
+        let filter = e.target_unchecked_into::<HtmlInputElement>().value();
+        dispatch.dispatch(Action::Table(TableAction::EventFilter(filter)));
     });
-    let items = run
-        .shown()
-        .events()
-        .rev()
-        .filter(|e| matches(&e.event, filter))
-        .take(SHOWN)
-        .map(|e| {
+    let items = props.events.iter().map(|e| {
             let (text, class) = meaning(&e.event);
             html! {
                 <li key={e.n} data-testid="event-item" data-kind={e.event.kind()} data-key={e.event.key().to_string()}

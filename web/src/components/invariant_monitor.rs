@@ -3,24 +3,26 @@
 //! pauses and jumps to the batch that broke it.
 
 use crate::hooks::use_dispatch;
-use crate::state::{Action, RunRef};
+use crate::model::scene::InvariantScene;
+use crate::state::Action;
+use crate::state::timeline::TimelineAction;
+use std::rc::Rc;
 use yew::prelude::*;
 
 /// The monitor's properties.
 #[derive(Properties, PartialEq)]
 pub struct InvariantMonitorProps {
-    /// The run.
-    pub run: RunRef,
+    /// What the checkers found.
+    pub invariants: Rc<InvariantScene>,
 }
 
 /// The invariant monitor.
 #[component]
 pub fn InvariantMonitor(props: &InvariantMonitorProps) -> Html {
     let dispatch = use_dispatch();
-    let run = props.run.borrow();
-    let count = run.violations();
-    let checked = run.head().batches();
-    match run.violation() {
+    let count = props.invariants.violations;
+    let checked = props.invariants.checked;
+    match props.invariants.broken.clone() {
         None => html! {
             <div class="invariants ok" data-testid="invariant-status" data-violations={count.to_string()}>
                 <span class="mark">{ "✓" }</span>
@@ -30,17 +32,11 @@ pub fn InvariantMonitor(props: &InvariantMonitorProps) -> Html {
                 </span>
             </div>
         },
-        Some(b) => {
+        Some((b, pos)) => {
             let seq = b.batch;
-            let pos = run
-                .head()
-                .summaries()
-                .iter()
-                .position(|s| s.seq == seq)
-                .map_or(checked, |i| i + 1);
             let show = Callback::from(move |_: MouseEvent| {
-                dispatch.dispatch(Action::Seek(pos));
-                dispatch.dispatch(Action::OpenBatch(Some(seq)));
+                dispatch.dispatch(Action::Timeline(TimelineAction::Seek(pos)));
+                dispatch.dispatch(Action::Timeline(TimelineAction::OpenBatch(Some(seq))));
             });
             html! {
                 <div class="invariants broken" role="alert" data-testid="invariant-status"

@@ -1,32 +1,10 @@
 //! One row of the lease table.
 
 use super::expiry_bar::ExpiryBar;
-use super::pin_badge::{PinBadge, PinView};
+use super::pin_badge::PinBadge;
+use crate::model::scene::LeaseRowView;
 use leasehold::Key;
 use yew::prelude::*;
-
-/// One lease, for display (log times in ms).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LeaseRowView {
-    /// The lease.
-    pub key: Key,
-    /// Its holder (empty while free).
-    pub holder: String,
-    /// Whether the holder's process is down (crashed or partitioned).
-    pub holder_down: bool,
-    /// Fencing token.
-    pub token: u64,
-    /// When granted.
-    pub acquired: u64,
-    /// When last renewed.
-    pub renewed: u64,
-    /// When it expires.
-    pub expiry: u64,
-    /// Its pins.
-    pub pins: Vec<PinView>,
-    /// Grants so far.
-    pub transitions: u32,
-}
 
 /// The row's properties.
 #[derive(Properties, PartialEq)]

@@ -2,6 +2,7 @@
 
 use crate::hooks::use_dispatch;
 use crate::state::Action;
+use crate::state::timeline::TimelineAction;
 use gloo::file::File;
 use gloo::file::callbacks::{FileReader, read_as_bytes};
 use web_sys::HtmlInputElement;
@@ -22,7 +23,9 @@ pub fn LogIo(props: &LogIoProps) -> Html {
     let reader = use_mut_ref(|| None::<FileReader>);
     let export = {
         let dispatch = dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.dispatch(Action::Export))
+        Callback::from(move |_: MouseEvent| {
+            dispatch.dispatch(Action::Timeline(TimelineAction::Export));
+        })
     };
     let import = Callback::from(move |e: Event| {
         let input = e.target_unchecked_into::<HtmlInputElement>();
@@ -33,12 +36,13 @@ pub fn LogIo(props: &LogIoProps) -> Html {
         let file = File::from(file);
         let name = file.name();
         let dispatch = dispatch.clone();
-        let task = read_as_bytes(&file, move |bytes| match bytes {
-            Ok(bytes) => dispatch.dispatch(Action::Import { name, bytes }),
-            Err(e) => dispatch.dispatch(Action::Import {
-                name: format!("{name} ({e})"),
-                bytes: Vec::new(),
-            }),
+        let task = read_as_bytes(&file, move |bytes| {
+            let (name, bytes) = match bytes {
+                Ok(bytes) => (name, bytes),
+                Err(e) => (format!("{name} ({e})"), Vec::new()),
+            };
+            let bytes = bytes.into();
+            dispatch.dispatch(Action::Timeline(TimelineAction::Import { name, bytes }));
         });
         *reader.borrow_mut() = Some(task);
     });

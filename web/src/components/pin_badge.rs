@@ -1,17 +1,7 @@
 //! One pin of a lease: who pinned it, why, until when.
 
+use crate::model::scene::PinView;
 use yew::prelude::*;
-
-/// One pin, for display.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PinView {
-    /// Who pinned it.
-    pub entity: String,
-    /// Why, if said.
-    pub reason: Option<String>,
-    /// Log time (ms) after which it lapses, if any.
-    pub until: Option<u64>,
-}
 
 /// The badge's properties.
 #[derive(Properties, PartialEq)]

@@ -2,6 +2,7 @@
 
 use crate::hooks::use_dispatch;
 use crate::state::Action;
+use crate::state::operator::OperatorAction;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -34,11 +35,11 @@ pub fn PinForm(props: &PinFormProps) -> Html {
                     .unwrap_or_default()
             };
             let seconds = value(&until).trim().parse::<u64>().ok().filter(|&s| s > 0);
-            dispatch.dispatch(Action::Pin {
+            dispatch.dispatch(Action::Operator(OperatorAction::Pin {
                 entity: value(&entity),
                 reason: value(&reason),
                 seconds,
-            });
+            }));
             done.emit(());
         })
     };

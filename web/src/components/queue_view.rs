@@ -1,22 +1,22 @@
 //! The queue: each lane's depth against its capacity, with its shed and deadline
 //! counters, and the batches in flight.
 
-use crate::state::RunRef;
+use crate::model::scene::{LaneScene, QueueScene};
 use leasehold::Lane;
+use std::rc::Rc;
 use yew::prelude::*;
 
 /// The queue view's properties.
 #[derive(Properties, PartialEq)]
 pub struct QueueViewProps {
-    /// The run.
-    pub run: RunRef,
+    /// The engine's queue (`None` for a replayed log).
+    pub queue: Option<Rc<QueueScene>>,
 }
 
 /// The queue view.
 #[component]
 pub fn QueueView(props: &QueueViewProps) -> Html {
-    let run = props.run.borrow();
-    let Some(live) = run.live() else {
+    let Some(queue) = props.queue.as_deref() else {
         return html! {
             <div class="queue">
                 <h2>{ "Queue" }</h2>
@@ -27,55 +27,51 @@ pub fn QueueView(props: &QueueViewProps) -> Html {
             </div>
         };
     };
-    let engine = live.sim().engine();
-    let config = engine.config();
-    let metrics = engine.metrics();
-    let shared: usize = [Lane::Extend, Lane::Admin, Lane::Claim]
+    let shared: usize = queue
+        .lanes
         .iter()
-        .map(|&l| engine.queue_depth(l))
+        .filter(|l| l.lane != Lane::Singular)
+        .map(|l| l.depth)
         .sum();
-    let lane = |l: Lane| {
-        let depth = engine.queue_depth(l);
-        let m = metrics.lane(l);
-        let (cap, cap_text) = if l == Lane::Singular {
+    let lane = |l: &LaneScene| {
+        let (cap, cap_text) = if l.lane == Lane::Singular {
             (
-                config.max_batch_ops.max(1),
+                queue.max_batch_ops.max(1),
                 "reserved, never shed".to_owned(),
             )
         } else {
-            (
-                config.queue_capacity,
-                format!("of {} shared", config.queue_capacity),
-            )
+            (queue.capacity, format!("of {} shared", queue.capacity))
         };
+        let (name, depth) = (l.lane.name(), l.depth);
         let frac = (depth as f64 / cap as f64).clamp(0.0, 1.0);
         html! {
-            <div class={classes!("lane", l.name())} data-testid={format!("lane-{}", l.name())}
-                data-depth={depth.to_string()} data-shed={m.shed.to_string()}
-                data-deadline={m.deadline_exceeded.to_string()}>
-                <span class="name">{ l.name() }</span>
+            <div class={classes!("lane", name)} data-testid={format!("lane-{name}")}
+                data-depth={depth.to_string()} data-shed={l.shed.to_string()}
+                data-deadline={l.deadline.to_string()}>
+                <span class="name">{ name }</span>
                 <span class="gauge" title={format!("{depth} waiting, {cap_text}")}>
                     <span class="fill" style={format!("width:{:.1}%", frac * 100.0)} />
                 </span>
                 <span class="depth num">{ depth }</span>
-                <span class="shed num" title="shed (refused for lack of room)">{ m.shed }</span>
-                <span class="deadline num" title="answered DeadlineExceeded">{ m.deadline_exceeded }</span>
+                <span class="shed num" title="shed (refused for lack of room)">{ l.shed }</span>
+                <span class="deadline num" title="answered DeadlineExceeded">{ l.deadline }</span>
             </div>
         }
     };
+    let (in_flight, max_in_flight) = queue.in_flight;
     html! {
         <div class="queue">
             <h2>{ "Queue" }
-                if run.in_past() { <span class="hint">{ " now (the timeline shows an earlier moment)" }</span> }
+                if queue.in_past { <span class="hint">{ " now (the timeline shows an earlier moment)" }</span> }
             </h2>
             <div class="lane head">
                 <span class="name">{ "lane" }</span><span class="gauge-head">{ "depth / capacity" }</span>
                 <span class="num">{ "depth" }</span><span class="num">{ "shed" }</span><span class="num">{ "deadline" }</span>
             </div>
-            { for Lane::ALL.into_iter().map(lane) }
+            { for queue.lanes.iter().map(lane) }
             <p class="queue-foot">
-                { format!("{shared} / {} in the shared lanes · {} of {} batches in flight · {} coalesced",
-                    config.queue_capacity, engine.in_flight(), config.max_in_flight, metrics.coalesced) }
+                { format!("{shared} / {} in the shared lanes · {in_flight} of {max_in_flight} batches in flight · {} coalesced",
+                    queue.capacity, queue.coalesced) }
             </p>
         </div>
     }

@@ -1,10 +1,12 @@
 //! The scenario picker: every preset of the simulator, its seed and parameters.
 //! Choosing a scenario starts it at once (with the same seed); edited parameters apply
-//! with "restart". The URL follows, so a link reproduces the run.
+//! with "restart". The URL follows, so a link reproduces the run. Parameters are named
+//! as the core and the link name them (`durationMs`, `joinSpreadMs`, ...).
 
 use crate::hooks::use_dispatch;
 use crate::model::link::RunSpec;
 use crate::state::Action;
+use crate::state::operator::OperatorAction;
 use leasehold::sim::{SCENARIOS, Scenario};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -35,7 +37,7 @@ pub fn ScenarioPicker(props: &ScenarioPickerProps) -> Html {
             let name = e.target_unchecked_into::<HtmlSelectElement>().value();
             if let Some(mut next) = RunSpec::preset(&name) {
                 next.params.seed = spec.params.seed;
-                dispatch.dispatch(Action::Start(next));
+                dispatch.dispatch(Action::Operator(OperatorAction::Start(next)));
             }
         })
     };
@@ -55,10 +57,17 @@ pub fn ScenarioPicker(props: &ScenarioPickerProps) -> Html {
     };
     let restart = {
         let (dispatch, draft) = (dispatch.clone(), draft.clone());
-        Callback::from(move |_: MouseEvent| dispatch.dispatch(Action::Start((*draft).clone())))
+        Callback::from(move |_: MouseEvent| {
+            dispatch.dispatch(Action::Operator(OperatorAction::Start((*draft).clone())));
+        })
     };
     let description = Scenario::named(&props.spec.scenario).map_or("", |s| s.description);
-    let values = draft.params.values();
+    let values: Vec<(&str, String)> = draft
+        .params
+        .values()
+        .into_iter()
+        .map(|(name, value)| (name, value.to_string()))
+        .collect();
     let seed = values
         .iter()
         .find(|(n, _)| *n == "seed")

@@ -4,24 +4,26 @@
 
 use super::transport::clock;
 use crate::hooks::use_dispatch;
-use crate::state::{Action, RunRef};
+use crate::model::scene::TimelineScene;
+use crate::state::Action;
+use crate::state::timeline::TimelineAction;
+use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// The timeline's properties.
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
-    /// The run.
-    pub run: RunRef,
+    /// Where the timeline is.
+    pub timeline: Rc<TimelineScene>,
 }
 
 /// The timeline.
 #[component]
 pub fn Timeline(props: &TimelineProps) -> Html {
     let dispatch = use_dispatch();
-    let run = props.run.borrow();
-    let end = run.head().batches();
-    let pos = run.position();
+    let t = &props.timeline;
+    let (end, pos) = (t.end, t.pos);
     let seek = {
         let d = dispatch.clone();
         Callback::from(move |e: Event| {
@@ -30,29 +32,25 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 .value()
                 .parse()
                 .unwrap_or(0);
-            d.dispatch(Action::Seek(v));
+            d.dispatch(Action::Timeline(TimelineAction::Seek(v)));
         })
     };
-    let on = |a: Action| {
+    let on = |a: TimelineAction| {
         let d = dispatch.clone();
-        Callback::from(move |_: MouseEvent| d.dispatch(a.clone()))
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::Timeline(a.clone())))
     };
-    let seq = run
-        .shown()
-        .summaries()
-        .last()
-        .map_or(String::from("—"), |s| s.seq.to_string());
+    let seq = t.seq.map_or(String::from("—"), |s| s.to_string());
     html! {
-        <div class={classes!("timeline", run.in_past().then_some("past"))}>
-            <button onclick={on(Action::SeekBy(-1))} disabled={pos == 0} title="back one batch (←)">{ "◀" }</button>
+        <div class={classes!("timeline", t.in_past.then_some("past"))}>
+            <button onclick={on(TimelineAction::SeekBy(-1))} disabled={pos == 0} title="back one batch (←)">{ "◀" }</button>
             <input data-testid="timeline" type="range" min="0" max={end.to_string()}
                 value={pos.to_string()} onchange={seek} aria-label="timeline" />
-            <button onclick={on(Action::SeekBy(1))} disabled={pos >= end} title="forward one batch">{ "▶" }</button>
+            <button onclick={on(TimelineAction::SeekBy(1))} disabled={pos >= end} title="forward one batch">{ "▶" }</button>
             <span class="where" data-testid="timeline-position" data-pos={pos.to_string()} data-end={end.to_string()}>
-                { format!("batch {seq} · {pos} / {end} · log time {}", clock(run.shown().now().as_millis())) }
+                { format!("batch {seq} · {pos} / {end} · log time {}", clock(t.log_ms)) }
             </span>
-            if run.in_past() {
-                <button data-testid="to-head" class="to-head" onclick={on(Action::ToHead)} title="back to the head (End)">
+            if t.in_past {
+                <button data-testid="to-head" class="to-head" onclick={on(TimelineAction::ToHead)} title="back to the head (End)">
                     { "⇥ head" }
                 </button>
             }

@@ -2,16 +2,20 @@
 //! simulated time and the page's own cost per tick.
 
 use crate::hooks::use_dispatch;
+use crate::model::scene::ClockScene;
 use crate::model::speed;
-use crate::state::{Action, RunRef};
+use crate::state::Action;
+use crate::state::operator::OperatorAction;
+use crate::state::playback::PlaybackAction;
+use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// The transport's properties.
 #[derive(Properties, PartialEq)]
 pub struct TransportProps {
-    /// The run.
-    pub run: RunRef,
+    /// Time, load, what the operator may do, the page's cost.
+    pub clock: Rc<ClockScene>,
     /// Whether it plays.
     pub playing: bool,
     /// The speed.
@@ -37,7 +41,7 @@ pub fn clock(ms: u64) -> String {
 #[component]
 pub fn Transport(props: &TransportProps) -> Html {
     let dispatch = use_dispatch();
-    let run = props.run.borrow();
+    let c = &props.clock;
     let on = |a: Action| {
         let d = dispatch.clone();
         Callback::from(move |_: MouseEvent| d.dispatch(a.clone()))
@@ -50,18 +54,13 @@ pub fn Transport(props: &TransportProps) -> Html {
                 .value()
                 .parse()
                 .unwrap_or(0.0);
-            d.dispatch(Action::SetSpeed(speed::at(p)));
+            d.dispatch(Action::Playback(PlaybackAction::SetSpeed(speed::at(p))));
         })
     };
-    let ms = run.time_ms();
-    let meter = run.meter.borrow();
-    let cost = meter.mean();
-    let live = run.live();
-    let (active, leases) = live.map_or((0, 0), |l| {
-        (l.sim().active_leases(), l.sim().params().leases)
-    });
-    let can_act = run.can_act();
-    let held = if run.narrated() {
+    let (ms, active, leases, can_act) = (c.time_ms, c.active, c.leases, c.can_act);
+    let meter = &c.cost;
+    let cost = meter.mean;
+    let held = if c.narrated {
         "the chapter's story holds the controls until its \"try it yourself\" step"
     } else {
         ""
@@ -70,11 +69,11 @@ pub fn Transport(props: &TransportProps) -> Html {
         <div class="transport">
             <button data-testid="play-pause" data-playing={props.playing.to_string()}
                 class={classes!("play", props.playing.then_some("on"))}
-                onclick={on(Action::TogglePlay)} title="play / pause (space)">
+                onclick={on(Action::Playback(PlaybackAction::TogglePlay))} title="play / pause (space)">
                 { if props.playing { "❚❚ pause" } else { "▶ play" } }
             </button>
-            <button data-testid="step" onclick={on(Action::Step)} title="run until the next batch (→)"
-                disabled={run.narrated() && !run.in_past()}>
+            <button data-testid="step" onclick={on(Action::Playback(PlaybackAction::Step))}
+                title="run until the next batch (→)" disabled={c.narrated && !c.in_past}>
                 { "▶| step" }
             </button>
             <label class="speed" title="speed, 0.01× to 100× (+ / −)">
@@ -90,24 +89,24 @@ pub fn Transport(props: &TransportProps) -> Html {
                 { "t = " }{ clock(ms) }
             </span>
             <span class="tick-cost" data-testid="tick-cost" data-ms={format!("{cost:.3}")}
-                data-overall-ms={format!("{:.3}", meter.overall())}
-                data-ticks={meter.ticks().to_string()}
-                data-sim-ms={format!("{:.3}", meter.mean_sim())}
+                data-overall-ms={format!("{:.3}", meter.overall)}
+                data-ticks={meter.ticks.to_string()}
+                data-sim-ms={format!("{:.3}", meter.mean_sim)}
                 title={format!("the main thread's mean cost per 100 ms tick over the last 50 ticks: \
                     {:.1} ms simulation and ledger, {:.1} ms drawing (Yew, DOM, style, layout; painting aside)",
-                    meter.mean_sim(), cost - meter.mean_sim())}>
+                    meter.mean_sim, cost - meter.mean_sim)}>
                 { format!("tick {cost:.1} ms") }
             </span>
             <span class="load" title={held}>
-                <button data-testid="load-down" disabled={!can_act} onclick={on(Action::Load(false))}
+                <button data-testid="load-down" disabled={!can_act} onclick={on(Action::Operator(OperatorAction::Load(false)))}
                     title="halve the active leases">{ "load −" }</button>
                 <span class="active" data-testid="active-leases" data-active={active.to_string()}>
                     { format!("{active} / {leases} active") }
                 </span>
-                <button data-testid="load-up" disabled={!can_act} onclick={on(Action::Load(true))}
+                <button data-testid="load-up" disabled={!can_act} onclick={on(Action::Operator(OperatorAction::Load(true)))}
                     title="double the active leases">{ "load +" }</button>
             </span>
-            <button data-testid="engine-restart" disabled={!can_act} onclick={on(Action::RestartEngine)}
+            <button data-testid="engine-restart" disabled={!can_act} onclick={on(Action::Operator(OperatorAction::RestartEngine))}
                 title="restart the engine's process: queued requests are answered, every holder reconnects after 5 s">
                 { "restart engine" }
             </button>

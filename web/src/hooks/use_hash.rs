@@ -4,11 +4,12 @@
 
 use crate::learn;
 use crate::page;
+use crate::state::chapter::ChapterAction;
 use crate::state::{Action, Dispatch};
 use gloo::events::EventListener;
 use yew::prelude::*;
 
-/// Dispatches [`Action::Route`] on every `hashchange` and `popstate` (back and forward
+/// Dispatches [`ChapterAction::Route`] on every `hashchange` and `popstate` (back and forward
 /// across entries whose query differs too fire only the latter) while the app is
 /// mounted; routing to the chapter already open does nothing.
 #[hook]
@@ -18,7 +19,8 @@ pub fn use_hash(dispatch: Dispatch) {
         let listeners = ["hashchange", "popstate"].map(|event| {
             let dispatch = dispatch.clone();
             EventListener::new(&window, event, move |_| {
-                dispatch.dispatch(Action::Route(learn::linked(&page::hash())));
+                let linked = learn::linked(&page::hash());
+                dispatch.dispatch(Action::Chapter(ChapterAction::Route(linked)));
             })
         });
         move || drop(listeners)

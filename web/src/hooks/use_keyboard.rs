@@ -1,7 +1,10 @@
 //! Keyboard shortcuts: space plays or pauses, → steps one batch, ← goes back one
-//! batch (in a chapter: Continue and Back), + and − change the speed, End returns to the head, e exports, ? shows help,
-//! Esc closes. Keys typed into a field are left alone.
+//! batch (in a chapter: Continue and Back), + and − change the speed, End returns to
+//! the head, e exports, ? shows help, Esc closes. Keys typed into a field are left
+//! alone.
 
+use crate::state::playback::PlaybackAction;
+use crate::state::timeline::TimelineAction;
 use crate::state::{Action, Dispatch};
 use gloo::events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
@@ -23,13 +26,13 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
 #[must_use]
 pub fn action_of(key: &str) -> Option<Action> {
     Some(match key {
-        " " | "Spacebar" => Action::TogglePlay,
+        " " | "Spacebar" => Action::Playback(PlaybackAction::TogglePlay),
         "ArrowRight" => Action::Next,
         "ArrowLeft" => Action::Previous,
-        "+" | "=" => Action::Notch(true),
-        "-" | "_" => Action::Notch(false),
-        "End" | "l" => Action::ToHead,
-        "e" => Action::Export,
+        "+" | "=" => Action::Playback(PlaybackAction::Notch(true)),
+        "-" | "_" => Action::Playback(PlaybackAction::Notch(false)),
+        "End" | "l" => Action::Timeline(TimelineAction::ToHead),
+        "e" => Action::Timeline(TimelineAction::Export),
         "?" => Action::ToggleHelp,
         "Escape" => Action::Dismiss,
         _ => return None,
@@ -43,7 +46,7 @@ pub fn use_keyboard(dispatch: Dispatch) {
         let document = gloo::utils::document();
         let options = EventListenerOptions::enable_prevent_default();
         let listener = EventListener::new_with_options(&document, "keydown", options, move |e| {
-            let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+            let Some(e) = e.dyn_ref::<KeyboardEvent>() else {
                 return;
             };
             if e.ctrl_key() || e.meta_key() || e.alt_key() {

@@ -28,6 +28,19 @@ pub fn linked(fragment: &str) -> Option<usize> {
     n.trim_end_matches('/').parse().ok()
 }
 
+/// The fragment the URL should show when chapter `open` (or none, the dashboard) is
+/// on screen and the URL shows `current`: `None` when it already fits. A fragment that
+/// links to no chapter is left alone while the dashboard shows (its notice says why).
+#[must_use]
+pub fn refragment(open: Option<usize>, current: &str) -> Option<String> {
+    let linked = linked(current);
+    match open {
+        _ if linked == open => None,
+        Some(n) => Some(link(n)),
+        None => linked.and_then(Chapter::number).map(|_| String::new()),
+    }
+}
+
 use leasehold::sim::{Params, Scenario, SimError, Simulation};
 
 /// One chapter.
@@ -161,6 +174,35 @@ mod tests {
         assert_eq!(linked("#/learn/x"), None);
         assert_eq!(linked(""), None);
         assert_eq!(linked("#/other"), None);
+        assert_eq!(
+            refragment(Some(2), "#/learn/1").as_deref(),
+            Some("#/learn/2")
+        );
+        assert_eq!(refragment(Some(2), "#/learn/2"), None);
+        assert_eq!(refragment(None, "#/learn/2").as_deref(), Some(""));
+        assert_eq!(
+            refragment(None, "#/learn/9"),
+            None,
+            "no such chapter: left alone"
+        );
+        assert_eq!(refragment(None, ""), None);
+    }
+
+    #[test]
+    fn chapters_name_parameters_as_the_core_does() {
+        for chapter in &CHAPTERS {
+            let names = chapter
+                .overrides
+                .iter()
+                .chain(chapter.beside.unwrap_or(&[]));
+            for (name, _) in names {
+                assert!(
+                    leasehold::sim::PARAM_NAMES.contains(name),
+                    "{}: {name}",
+                    chapter.title
+                );
+            }
+        }
     }
 
     #[test]

@@ -13,11 +13,7 @@ pub static CHAPTERS: [Chapter; 6] = [
         title: "1. What a lease promises",
         scenario: "ps45",
         seed: 11,
-        overrides: &[
-            ("leases", "4"),
-            ("singular", "0"),
-            ("join_spread_ms", "2000"),
-        ],
+        overrides: &[("leases", "4"), ("singular", "0"), ("joinSpreadMs", "2000")],
         beside: None,
         speed: 10.0,
         steps: &[
@@ -62,7 +58,7 @@ pub static CHAPTERS: [Chapter; 6] = [
         title: "2. Why batch",
         scenario: "claimer-abuse",
         seed: 12,
-        overrides: &[("leases", "3000"), ("join_spread_ms", "3000")],
+        overrides: &[("leases", "3000"), ("joinSpreadMs", "3000")],
         beside: Some(&[("mode", "per-op")]),
         speed: 2.0,
         steps: &[
@@ -102,10 +98,10 @@ pub static CHAPTERS: [Chapter; 6] = [
         seed: 13,
         overrides: &[
             ("leases", "1220"),
-            ("ops_per_sec", "300"),
-            ("entries_per_sec", "100"),
-            ("max_batch_ops", "100"),
-            ("queue_capacity", "1000"),
+            ("opsPerSec", "300"),
+            ("entriesPerSec", "100"),
+            ("maxBatchOps", "100"),
+            ("queueCapacity", "1000"),
         ],
         beside: None,
         speed: 100.0,

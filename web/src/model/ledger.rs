@@ -6,7 +6,7 @@
 //! same bytes always give the same ledger.
 
 use leasehold::sim::{Checker, Violation};
-use leasehold::{Batch, DecodeError, Event, Fsm, Key, LeaseError, Op, PinInfo, Time};
+use leasehold::{Batch, DecodeError, Event, Fsm, Key, LeaseError, PinInfo, Time};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -86,6 +86,21 @@ pub struct LoggedEvent {
 /// What one operation of a batch got: its token on success, or why it failed.
 pub type OpAnswer = Result<Option<u64>, LeaseError>;
 
+/// A record of a log that is not a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    /// The record's number, from 0.
+    pub record: usize,
+    /// Why it does not decode.
+    pub error: DecodeError,
+}
+
+impl std::fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "record {} is not a batch: {}", self.record, self.error)
+    }
+}
+
 /// The state machine and everything the dashboard shows about it.
 #[derive(Debug, Clone)]
 pub struct Ledger {
@@ -150,11 +165,14 @@ impl Ledger {
     }
 
     /// A ledger of a log read from a file: every key it names gets a row first (so the
-    /// invariant checker follows them all), then the batches apply.
-    pub fn import(batches: Vec<Vec<u8>>) -> Result<Ledger, DecodeError> {
+    /// invariant checker follows them all), then the batches apply. A log written by
+    /// the driver starts with its own batches (from seq 1, each opening with a
+    /// `setTime`); they apply like any other.
+    pub fn import(batches: Vec<Vec<u8>>) -> Result<Ledger, BadRecord> {
         let decoded: Vec<Batch> = batches
             .iter()
-            .map(|b| Batch::decode(b))
+            .enumerate()
+            .map(|(record, b)| Batch::decode(b).map_err(|error| BadRecord { record, error }))
             .collect::<Result<_, _>>()?;
         let mut seen = std::collections::BTreeSet::new();
         for op in decoded.iter().flat_map(|b| &b.ops) {
@@ -182,12 +200,12 @@ impl Ledger {
         let at = self.fsm.global_time();
         let seq = batch.seq;
         let mut answers = Vec::with_capacity(results.len());
-        for (op, result) in batch.ops.iter().zip(results) {
+        for result in results {
             match result {
                 Ok(applied) => {
                     answers.push(Ok(applied.token));
                     for event in applied.events {
-                        self.on_event(seq, at, op, event);
+                        self.on_event(seq, at, event);
                     }
                 }
                 Err(e) => answers.push(Err(e)),
@@ -208,7 +226,7 @@ impl Ledger {
         }
     }
 
-    fn on_event(&mut self, seq: u64, at: Time, op: &Op, event: Event) {
+    fn on_event(&mut self, seq: u64, at: Time, event: Event) {
         let i = self.row_of(event.key());
         if i < self.checked {
             let unit = event
@@ -243,14 +261,14 @@ impl Ledger {
                 return;
             }
             Event::Expired { .. } | Event::Revoked { .. } => row.holder = None,
-            Event::HandedOver { to, token, .. } => {
+            Event::HandedOver {
+                to, token, expiry, ..
+            } => {
                 row.holder = Some(to.clone());
                 row.token = *token;
                 row.acquired = at;
                 row.renewed = at;
-                if let Op::Handover { duration, .. } = op {
-                    row.expiry = at + *duration;
-                }
+                row.expiry = *expiry;
                 row.transitions += 1;
             }
             Event::Pinned { .. } | Event::Unpinned { .. } => {
@@ -395,6 +413,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leasehold::Op;
     use std::time::Duration;
 
     fn key(l: &str) -> Key {
@@ -465,6 +484,29 @@ mod tests {
 
     #[test]
     fn a_corrupt_batch_is_refused() {
-        assert!(Ledger::import(vec![vec![0xff, 1, 2]]).is_err());
+        let good = Batch::new(1, vec![Op::set_time(Time::ZERO, Time::from_millis(1))]);
+        let e = Ledger::import(vec![good.encode().unwrap(), vec![0xff, 1, 2]]).unwrap_err();
+        assert_eq!(e.record, 1);
+        assert!(e.to_string().starts_with("record 1 is not a batch"), "{e}");
+    }
+
+    #[test]
+    fn a_handover_moves_the_expiry_to_the_new_holder() {
+        let minute = Duration::from_secs(60);
+        let log = vec![
+            batch(1, vec![Op::claim(key("a"), "a/0", minute)]),
+            batch(
+                2,
+                vec![
+                    Op::set_time(Time::ZERO, Time::from_millis(5_000)),
+                    Op::handover(key("a"), "a/0", "a/1", Duration::from_secs(30)),
+                ],
+            ),
+        ];
+        let ledger = Ledger::replay([key("a")], &log, false).unwrap();
+        let a = ledger.row(&key("a")).unwrap();
+        assert_eq!(a.holder.as_deref(), Some("a/1"));
+        assert_eq!(a.expiry, Time::from_millis(35_000));
+        assert_eq!((a.acquired, a.transitions), (Time::from_millis(5_000), 2));
     }
 }

@@ -1,7 +1,10 @@
 //! The run a link describes: `?scenario=ps45&seed=3&leases=20`. The scenario and every
 //! parameter that differs from its preset go in the query, so a link reproduces a run.
+//! Parameters are named as the core names them ([`leasehold::sim::PARAM_NAMES`]: `durationMs`,
+//! `joinSpreadMs`, ...); older links that spell them in snake case (`duration_ms`)
+//! still load.
 
-use leasehold::sim::{PARAM_NAMES, Params, SCENARIOS, Scenario};
+use leasehold::sim::{ParamError, Params, SCENARIOS, Scenario};
 
 /// A scenario and its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,9 +31,9 @@ impl RunSpec {
         })
     }
 
-    /// The run a query string describes (with or without its leading `?`). Unknown
-    /// names and impossible values are listed in the second value and otherwise
-    /// ignored.
+    /// The run a query string describes (with or without its leading `?`). Impossible
+    /// values are listed in the second value and otherwise ignored; names that are no
+    /// parameter are ignored.
     #[must_use]
     pub fn from_query(query: &str) -> (RunSpec, Vec<String>) {
         let pairs: Vec<(String, String)> = query
@@ -56,12 +59,10 @@ impl RunSpec {
             None => RunSpec::default(),
         };
         let preset = spec.clone();
-        for (k, v) in &pairs {
-            if k == "scenario" || !PARAM_NAMES.contains(&k.as_str()) {
-                continue;
-            }
-            if let Err(e) = spec.params.set(k, v) {
-                problems.push(e.to_string());
+        for (k, v) in pairs.iter().filter(|(k, _)| k != "scenario") {
+            match spec.params.set(k, v) {
+                Ok(()) | Err(ParamError::Unknown(_)) => {}
+                Err(e) => problems.push(e.to_string()),
             }
         }
         // Parameters are checked together (they may be given in any order); a set that
@@ -76,7 +77,8 @@ impl RunSpec {
     }
 
     /// The query string of this run: the scenario, then the parameters that differ from
-    /// the preset (the seed always).
+    /// the preset (the seed always), by their names in
+    /// [`leasehold::sim::PARAM_NAMES`].
     #[must_use]
     pub fn to_query(&self) -> String {
         let preset = RunSpec::preset(&self.scenario).unwrap_or_default();
@@ -84,7 +86,7 @@ impl RunSpec {
         let mut q = format!("?scenario={}", encode(&self.scenario));
         for ((name, value), (_, was)) in self.params.values().into_iter().zip(base) {
             if name == "seed" || value != was {
-                q.push_str(&format!("&{name}={}", encode(&value)));
+                q.push_str(&format!("&{name}={}", encode(&value.to_string())));
             }
         }
         q
@@ -128,6 +130,7 @@ fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leasehold::sim::PARAM_NAMES;
 
     #[test]
     fn a_link_reproduces_the_run() {
@@ -149,9 +152,24 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!((spec.params.units, spec.params.seed), (3, 4));
         // Any order: a shorter duration first, then the renewal that fits it.
-        let (spec, problems) = RunSpec::from_query("duration_ms=5000&renew_ms=4500");
+        let (spec, problems) = RunSpec::from_query("durationMs=5000&renewMs=4500");
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(spec.params.duration_ms, 5_000);
+        // The link names them as the core does.
+        assert_eq!(
+            spec.to_query(),
+            "?scenario=ps45&seed=1&durationMs=5000&renewMs=4500"
+        );
+        assert!(
+            spec.to_query()
+                .split('&')
+                .skip(1)
+                .all(|p| PARAM_NAMES.contains(&p.split('=').next().unwrap()))
+        );
+        // An older link, in snake case, still loads the same run.
+        let (old, problems) = RunSpec::from_query("duration_ms=5000&renew_ms=4500");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(old, spec);
         assert_eq!(RunSpec::from_query("").0, RunSpec::default());
         assert_eq!(decode("a%2"), "a%2");
     }

@@ -1,6 +1,7 @@
 //! The dashboard's model, in plain Rust (no browser): the live run and its committed
 //! log, the timeline, the lease table's order, the charts' samples, links and log
-//! files. Everything here is tested natively.
+//! files; the session that owns the run and the scene the views draw from it.
+//! Everything here is tested natively.
 
 pub mod ledger;
 pub mod link;
@@ -8,6 +9,8 @@ pub mod live;
 pub mod logfile;
 pub mod meter;
 pub mod run;
+pub mod scene;
 pub mod series;
+pub mod session;
 pub mod speed;
 pub mod table;

@@ -2,15 +2,12 @@
 //! as a [`Ledger`] (the head), and optionally the ledger at an earlier batch (the
 //! timeline's position).
 
-use super::ledger::{Ledger, OpAnswer};
+use super::ledger::{BatchSummary, Ledger, OpAnswer};
 use super::link::RunSpec;
 use super::live::Live;
 use super::logfile;
-use super::meter::TickMeter;
-use super::table::TableOrder;
 use leasehold::sim::{Simulation, Violation};
 use leasehold::{Batch, Key, Op, Time};
-use std::cell::RefCell;
 use std::time::Duration;
 
 /// Where the log comes from.
@@ -43,21 +40,6 @@ impl From<&Violation> for Break {
     }
 }
 
-/// Digests of what the views show (see [`Run::stamps`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamps {
-    /// The log's length and the timeline's position (header, timeline, batches).
-    pub log: u64,
-    /// The queue's lanes.
-    pub queue: u64,
-    /// The charts' samples.
-    pub charts: u64,
-    /// The events shown.
-    pub events: u64,
-    /// The invariant monitor.
-    pub invariants: u64,
-}
-
 /// The dashboard's model.
 #[derive(Debug)]
 pub struct Run {
@@ -67,10 +49,6 @@ pub struct Run {
     head: Ledger,
     view: Option<Ledger>,
     narrated: bool,
-    /// The lease table's order (refreshed while drawing).
-    pub table: RefCell<TableOrder>,
-    /// The page's cost per tick.
-    pub meter: RefCell<TickMeter>,
 }
 
 impl Run {
@@ -99,24 +77,36 @@ impl Run {
             head,
             view: None,
             narrated: false,
-            table: RefCell::default(),
-            meter: RefCell::default(),
         }
     }
 
-    /// Replays a log file named `name`; keeps `spec` for the scenario picker.
-    pub fn import(spec: RunSpec, name: String, file: &[u8]) -> Result<Run, String> {
-        let batches = logfile::read(file).map_err(|e| format!("{name}: {e}"))?;
-        let head = Ledger::import(batches).map_err(|e| format!("{name}: {e}"))?;
-        Ok(Run {
+    /// Replays a log file named `name` (an export, or the driver's own log); keeps
+    /// `spec` for the scenario picker. A torn last frame is left out: the second value
+    /// says so. A file that is not a log, or is damaged before its end, is refused with
+    /// a message naming the record and its offset.
+    pub fn import(
+        spec: RunSpec,
+        name: String,
+        file: &[u8],
+    ) -> Result<(Run, Option<String>), String> {
+        let file = logfile::read(file).map_err(|e| format!("{name}: {e}"))?;
+        let torn = file.torn_notice().map(|t| format!("{name}: {t}"));
+        let offsets = file.offsets;
+        let head = Ledger::import(file.records).map_err(|e| {
+            let offset = offsets.get(e.record).copied().unwrap_or_default();
+            format!(
+                "{name}: record {} at byte offset {offset} is not a batch: {}",
+                e.record, e.error
+            )
+        })?;
+        let run = Run {
             spec,
             source: Source::Imported { name },
             head,
             view: None,
             narrated: false,
-            table: RefCell::default(),
-            meter: RefCell::default(),
-        })
+        };
+        Ok((run, torn))
     }
 
     // ---- reads -------------------------------------------------------------------
@@ -191,41 +181,6 @@ impl Run {
         }
     }
 
-    /// Digests of what each view shows, so that a view draws again only when it
-    /// changed (see [`crate::state::stamp`]).
-    #[must_use]
-    pub fn stamps(&self) -> Stamps {
-        use crate::state::stamp;
-        let shown = self.shown();
-        let base = [
-            self.head.batches() as u64,
-            self.position() as u64,
-            u64::from(self.in_past()),
-        ];
-        let queue = self.live().map_or(0, |l| {
-            let engine = l.sim().engine();
-            let m = engine.metrics();
-            let mut parts: Vec<u64> = m
-                .lanes
-                .iter()
-                .flat_map(|lane| [lane.depth as u64, lane.shed, lane.deadline_exceeded])
-                .collect();
-            parts.extend(leasehold::Lane::ALL.map(|l| engine.queue_depth(l) as u64));
-            parts.extend([engine.in_flight() as u64, m.coalesced, base[2]]);
-            stamp(&parts)
-        });
-        let samples = self.live().map_or(0, |l| {
-            l.series().samples().last().map_or(0, |s| s.t.to_bits())
-        });
-        Stamps {
-            log: stamp(&base),
-            queue,
-            charts: stamp(&[base[1], samples]),
-            events: stamp(&[base[1], shown.event_count()]),
-            invariants: stamp(&[base[0], self.violations()]),
-        }
-    }
-
     /// The first invariant break, if any.
     #[must_use]
     pub fn violation(&self) -> Option<Break> {
@@ -263,10 +218,10 @@ impl Run {
         Batch::decode(self.head.batch_bytes(seq)?).ok()
     }
 
-    /// The log as a file, for export.
-    #[must_use]
-    pub fn export(&self) -> Vec<u8> {
-        logfile::write(self.head.log())
+    /// The log as a file, for export: [`leasehold::frame`]'s framing, as the driver
+    /// writes its log.
+    pub fn export(&self) -> Result<Vec<u8>, String> {
+        logfile::write(self.head.log()).map_err(|e| format!("the log cannot be exported: {e}"))
     }
 
     /// A file name for the export.
@@ -342,7 +297,7 @@ impl Run {
     }
 
     /// Applies batches to the view while `more` says so; drops the view at the head.
-    fn replay_until(&mut self, mut more: impl FnMut(&super::ledger::BatchSummary) -> bool) {
+    fn replay_until(&mut self, mut more: impl FnMut(&BatchSummary) -> bool) {
         let Some(view) = self.view.as_mut() else {
             return;
         };
@@ -478,10 +433,11 @@ impl Run {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn run() -> Run {
+    /// A run of ps45 with 20 leases, 15 simulated seconds in.
+    pub(crate) fn run() -> Run {
         let (spec, _) = RunSpec::from_query("?scenario=ps45&seed=3&leases=20");
         let mut run = Run::start(spec).unwrap();
         run.advance(15_000, || false);
@@ -513,8 +469,9 @@ mod tests {
     #[test]
     fn export_and_import_give_the_same_state() {
         let run = run();
-        let file = run.export();
-        let imported = Run::import(run.spec.clone(), "x.lhlog".into(), &file).unwrap();
+        let file = run.export().unwrap();
+        let (imported, torn) = Run::import(run.spec.clone(), "x.lhlog".into(), &file).unwrap();
+        assert_eq!(torn, None);
         let listed = |r: &Run| {
             r.shown()
                 .rows()
@@ -525,7 +482,39 @@ mod tests {
         };
         assert_eq!(listed(&imported), listed(&run));
         assert_eq!(imported.time_ms(), run.head().now().as_millis());
-        assert!(Run::import(run.spec.clone(), "bad".into(), b"nope").is_err());
+        let bad = Run::import(run.spec.clone(), "bad".into(), b"nope").unwrap_err();
+        assert!(bad.starts_with("bad: not a leasehold log"), "{bad}");
+    }
+
+    #[test]
+    fn an_import_keeps_the_whole_records_of_a_torn_file_and_names_a_corrupt_one() {
+        let run = run();
+        let file = run.export().unwrap();
+        let batches = run.head().batches();
+        let (torn, notice) =
+            Run::import(run.spec.clone(), "t.lhlog".into(), &file[..file.len() - 3]).unwrap();
+        assert_eq!(torn.head().batches(), batches - 1);
+        let notice = notice.unwrap();
+        assert!(notice.starts_with("t.lhlog: torn tail: record"), "{notice}");
+        // A damaged record in the middle: refused, naming it and its offset.
+        let mut bad = file.clone();
+        let offset = logfile::read(&file).unwrap().offset(1);
+        bad[offset as usize + leasehold::frame::FRAME_HEADER_LEN] ^= 0xff;
+        let e = Run::import(run.spec.clone(), "c.lhlog".into(), &bad).unwrap_err();
+        assert!(
+            e.contains(&format!("record 1 at byte offset {offset}")),
+            "{e}"
+        );
+        // A whole frame whose bytes are no batch: named too.
+        let mut records = run.head().log().to_vec();
+        records[2] = vec![0xff; 5];
+        let file = logfile::write(&records).unwrap();
+        let e = Run::import(run.spec.clone(), "d.lhlog".into(), &file).unwrap_err();
+        let at = logfile::read(&file).unwrap().offset(2);
+        assert!(
+            e.contains(&format!("record 2 at byte offset {at} is not a batch")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -583,6 +572,88 @@ mod tests {
         assert!(run.head().batches() > before);
         assert!(!run.head().events().any(|e| matches!(&e.event,
             leasehold::Event::Revoked { key: k, .. } if *k == key)));
+    }
+
+    /// A log as the driver writes it: its engine's batches (from seq 1, with its own
+    /// `setTime`s), framed by [`leasehold::frame`].
+    fn driver_log() -> Vec<u8> {
+        use leasehold::{Config, Engine, LEADERSHIP_NAMESPACE, Output};
+        let key = |l: &str| Key::new(LEADERSHIP_NAMESPACE, "model-1", l);
+        let lease = Duration::from_millis(600);
+        let mut engine = Engine::new(Config::default(), Time::ZERO).unwrap();
+        let mut records = Vec::new();
+        for step in 0..40 {
+            let now = Time::from_millis(step * 100);
+            match step {
+                0 => {
+                    let _ = engine.handle_request(now, Op::claim(key("mysql"), "mysql/0", lease));
+                    let _ = engine.handle_request(now, Op::claim(key("mysql"), "mysql/1", lease));
+                    let _ = engine.handle_request(now, Op::claim(key("db"), "db/0", lease));
+                }
+                3 => {
+                    let until = now + Duration::from_secs(60);
+                    let pin = Op::pin_until(key("db"), "machine-7", until, "series upgrade");
+                    let _ = engine.handle_request(now, pin);
+                }
+                4 => {
+                    let _ = engine.handle_request(now, Op::revoke(key("mysql"), "mysql/0"));
+                }
+                _ => {}
+            }
+            engine.handle_timeout(now);
+            loop {
+                match engine.poll_output() {
+                    Output::Append(append) => {
+                        records.push(append.bytes);
+                        engine.handle_committed(now, append.seq).unwrap();
+                    }
+                    Output::Timeout(_) => break,
+                    _ => {}
+                }
+            }
+        }
+        logfile::write(&records).unwrap()
+    }
+
+    #[test]
+    fn a_log_the_driver_wrote_replays() {
+        let file = driver_log();
+        let spec = RunSpec::default();
+        let (run, torn) = Run::import(spec, "leases.log".into(), &file).unwrap();
+        assert_eq!(torn, None);
+        let head = run.head();
+        assert_eq!(
+            head.summaries()[0].seq,
+            1,
+            "the driver's batches start at 1"
+        );
+        let first = run.batch(1).unwrap();
+        assert!(first.ops.iter().any(|op| op.kind() == "claim"));
+        assert!(
+            head.batches() >= 4,
+            "its clock writes time-only batches too"
+        );
+        assert!(head.now() >= Time::from_millis(3_000), "{}", head.now());
+        // db outlives its 600 ms: pinned. mysql was revoked.
+        let listed: Vec<_> = head.rows().iter().filter(|r| r.listed()).collect();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].key.lease.as_ref(), "db");
+        assert_eq!(
+            (listed[0].holder.as_deref(), listed[0].pins),
+            (Some("db/0"), 1)
+        );
+        let kinds: Vec<&str> = head.events().map(|e| e.event.kind()).collect();
+        assert!(
+            kinds.starts_with(&["claimed", "claimed", "pinned"]),
+            "{kinds:?}"
+        );
+        assert!(kinds.contains(&"revoked"), "{kinds:?}");
+        assert_eq!(head.violations(), 0);
+        // Every batch's operations get their answers.
+        for s in head.summaries() {
+            let ops = run.batch(s.seq).unwrap().ops.len();
+            assert_eq!(run.answers(s.seq).unwrap().len(), ops);
+        }
     }
 
     #[test]

@@ -84,10 +84,9 @@ impl Series {
         let batches = m.batches.saturating_sub(l.batches);
         let ops = m.batch_ops.saturating_sub(l.batch_ops);
         let shed = |m: &Metrics| m.lanes.iter().map(|lane| lane.shed).sum::<u64>();
-        let (p50, p99) = m
-            .latency_ms
-            .since(&l.latency_ms)
-            .map_or((0, 0), |recent| (recent.quantile(0.5), recent.quantile(0.99)));
+        let (p50, p99) = m.latency_ms.since(&l.latency_ms).map_or((0, 0), |recent| {
+            (recent.quantile(0.5), recent.quantile(0.99))
+        });
         let sample = Sample {
             t: now as f64 / 1_000.0,
             requests: per(cur.requests, self.last.requests),

@@ -1,0 +1,17 @@
+//! The session: the run the dashboard shows (see [`crate::model::session`]), owned by
+//! the app for its lifetime, outside the reducer's state.
+
+use crate::model::session::Session;
+use crate::page;
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// The session, shared by the hooks that move it (never by the state or the views).
+pub type SessionRef = Rc<RefCell<Session>>;
+
+/// The session the page's URL opens (`?scenario=…`, `#/learn/N`), made once.
+#[hook]
+pub fn use_session() -> SessionRef {
+    use_mut_ref(|| Session::from_link(&page::query(), &page::hash()))
+}
