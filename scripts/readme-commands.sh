@@ -27,6 +27,10 @@ trap cleanup EXIT
 step "README: cargo run --release -p leasehold-benches --bin report"
 cargo run --release -p leasehold-benches --bin report
 
+step "README: cargo run --release -p leasehold-benches --bin compaction (2,000 leases, 60 s)"
+cargo run --release -p leasehold-benches --bin compaction -- \
+  --leases 2000 --seconds 60 --latency-seconds 1
+
 step "README: ./scripts/bench-wasm.sh (10000 leases)"
 ./scripts/bench-wasm.sh 10000 | tee "$tmp/bench-wasm.out"
 if ! grep -q '"wasm_speed_vs_native"' "$tmp/bench-wasm.out"; then

@@ -3,10 +3,14 @@
 //! service shuts down, and a restart replays its store (a directory of log segments and
 //! snapshots) to the same state.
 //!
-//! Run with `cargo run -p leasehold --features driver --example embed`.
+//! Run with `cargo run -p leasehold --features driver --example embed`. With
+//! `-- --keep PATH` it also leaves its log at `PATH`, as one log file (the records of
+//! every segment, in order, in [`leasehold::frame`]'s framing) that the dashboard's
+//! import replays.
 
 use leasehold::driver::{Driver, RequestError};
-use leasehold::{Config, Key, LEADERSHIP_NAMESPACE, LeaseError, Op};
+use leasehold::{Config, Key, LEADERSHIP_NAMESPACE, LeaseError, Op, frame};
+use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
@@ -43,7 +47,39 @@ fn unit(driver: &Driver, key: &Key, name: &str) {
     }
 }
 
+/// The path given with `--keep PATH`, if any.
+fn keep_path() -> Result<Option<PathBuf>, String> {
+    let mut args = std::env::args().skip(1);
+    match (args.next().as_deref(), args.next(), args.next()) {
+        (None, _, _) => Ok(None),
+        (Some("--keep"), Some(path), None) => Ok(Some(PathBuf::from(path))),
+        _ => Err("usage: embed [--keep PATH]".into()),
+    }
+}
+
+/// Writes the log of the store in `dir` to `to` as one log file: the records of its
+/// segments (`*.log`, named by their first record, so in order by name).
+fn keep_log(dir: &Path, to: &Path) -> Result<usize, Box<dyn std::error::Error>> {
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    segments.retain(|p| p.extension().is_some_and(|e| e == "log"));
+    segments.sort();
+    let bytes: Vec<Vec<u8>> = segments
+        .iter()
+        .map(std::fs::read)
+        .collect::<Result<_, _>>()?;
+    let mut records = Vec::new();
+    for (segment, bytes) in segments.iter().zip(&bytes) {
+        let scan = frame::scan(bytes).map_err(|e| format!("{}: {e}", segment.display()))?;
+        records.extend(scan.records);
+    }
+    std::fs::write(to, frame::file(records.iter().copied())?)?;
+    Ok(records.len())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let keep = keep_path()?;
     let dir = std::env::temp_dir().join(format!("leasehold-embed-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("store");
@@ -102,6 +138,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         after == before.snapshot()
     );
     driver.shutdown()?;
+    if let Some(to) = keep {
+        let records = keep_log(&path, &to)?;
+        println!("kept the log ({records} batches) at {}", to.display());
+    }
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

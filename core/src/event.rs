@@ -82,6 +82,8 @@ pub enum Event {
         to: Arc<str>,
         /// The new holder's fencing token.
         token: u64,
+        /// When the new holder's grant expires, in log time.
+        expiry: Time,
     },
 }
 
@@ -127,11 +129,13 @@ impl Event {
         }
     }
 
-    /// The expiry a grant or an extension set, if the event is one.
+    /// The expiry a grant, an extension or a handover set, if the event is one.
     #[must_use]
     pub fn expiry(&self) -> Option<Time> {
         match self {
-            Event::Claimed { expiry, .. } | Event::Extended { expiry, .. } => Some(*expiry),
+            Event::Claimed { expiry, .. }
+            | Event::Extended { expiry, .. }
+            | Event::HandedOver { expiry, .. } => Some(*expiry),
             _ => None,
         }
     }
@@ -140,7 +144,10 @@ impl Event {
     /// to a caller's clock.
     #[must_use]
     pub fn map_expiry(mut self, f: impl FnOnce(Time) -> Time) -> Event {
-        if let Event::Claimed { expiry, .. } | Event::Extended { expiry, .. } = &mut self {
+        if let Event::Claimed { expiry, .. }
+        | Event::Extended { expiry, .. }
+        | Event::HandedOver { expiry, .. } = &mut self
+        {
             *expiry = f(*expiry);
         }
         self

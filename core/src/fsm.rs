@@ -518,6 +518,7 @@ impl Fsm {
             from: from.clone(),
             to: to.clone(),
             token,
+            expiry,
         });
         Ok(Some(token))
     }

@@ -56,7 +56,9 @@ proptest! {
                         m.last_token = *token;
                         m.held.insert(key.clone(), (holder.to_string(), *token, *expiry));
                     }
-                    Event::HandedOver { key, from, to, token } => {
+                    Event::HandedOver {
+                        key, from, to, token, ..
+                    } => {
                         let (h, _, _) = m.held.get(key).expect("handover of an unheld lease");
                         prop_assert_eq!(h.as_str(), &**from);
                         prop_assert!(*token > m.last_token);

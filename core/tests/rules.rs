@@ -345,7 +345,8 @@ fn handover_moves_the_lease_with_a_new_token() {
             key: key("a"),
             from: "a/0".into(),
             to: "a/1".into(),
-            token: 2
+            token: 2,
+            expiry: Time::from_millis(30_000),
         }]
     );
     advance(&mut fsm, 20_000);

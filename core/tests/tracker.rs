@@ -899,6 +899,7 @@ fn handovers_elect_and_depose() {
         from: "a/0".into(),
         to: "b/0".into(),
         token: 6,
+        expiry: at(61_000),
     };
     t.handle_event(at(1_000), &away);
     let (outs, wake) = drain(&mut t);
@@ -910,6 +911,7 @@ fn handovers_elect_and_depose() {
         from: "b/0".into(),
         to: "a/0".into(),
         token: 7,
+        expiry: at(62_000),
     };
     t.handle_event(at(2_000), &back);
     let (outs, wake) = drain(&mut t);

@@ -94,8 +94,12 @@ fn main() -> ExitCode {
         f.steady_p50_ms, f.steady_p99_ms
     );
     println!(
-        "answer latency, compacting  p50 {} ms, p99 {} ms ({} compactions, {:.0} ms each)",
-        f.compacting_p50_ms, f.compacting_p99_ms, f.compactions, f.compaction_mean_ms
+        "answer latency, compacting  p50 {} ms, p99 {} ms; extensions in time {:.4} % ({} compactions, {:.0} ms each)",
+        f.compacting_p50_ms,
+        f.compacting_p99_ms,
+        f.compacting_in_time * 100.0,
+        f.compactions,
+        f.compaction_mean_ms
     );
     ExitCode::SUCCESS
 }

@@ -4,7 +4,7 @@
 //! [`Log::append`] returns `Ok`, the record is durable. [`MemoryLog`] keeps records in
 //! memory; [`Store`](super::Store) keeps them in segment files with snapshots.
 
-use super::store::StoreError;
+use super::error::StoreError;
 use crate::frame;
 use std::io;
 

@@ -17,6 +17,7 @@
 //! snapshots ([`Driver::compact`]).
 
 mod compactor;
+mod error;
 pub mod log;
 pub mod runtime;
 pub mod store;
