@@ -26,6 +26,7 @@
 //! in milliseconds. Bad input (a wrong type, a missing or unknown field, a negative
 //! duration, garbage bytes) throws a JavaScript `Error` whose message names the call and
 //! the field; nothing traps the module, and an engine stays usable after a throw.
+//! `ARCHITECTURE.md` at the top of the repository places this crate among the others.
 
 mod codec;
 mod engine;

@@ -1,6 +1,7 @@
 //! The leasehold dashboard: the engine and the simulator running in the browser, with
 //! every lease, pin, lane and batch on screen and controls to drive the system into the
-//! situations that break real lease stores.
+//! situations that break real lease stores. `ARCHITECTURE.md` at the top of the
+//! repository places it among the other crates.
 //!
 //! The modules form a tower (each uses only those below it; `core/tests/tower.rs`
 //! checks it), from the bottom:
