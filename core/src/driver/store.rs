@@ -203,6 +203,9 @@ struct Listing {
     segments: Vec<Segment>,
     /// `(covers, path)`, newest first.
     snapshots: Vec<(u64, PathBuf)>,
+    /// Temporary files: an interrupted segment creation or snapshot (never acknowledged),
+    /// or, while a store is open, a snapshot being written.
+    temps: Vec<PathBuf>,
 }
 
 fn list(dir: &Path) -> Result<Listing, StoreError> {
@@ -214,8 +217,7 @@ fn list(dir: &Path) -> Result<Listing, StoreError> {
             continue;
         };
         if name.ends_with(TEMP_SUFFIX) {
-            // An interrupted segment creation or snapshot: never acknowledged.
-            remove(&path)?;
+            listing.temps.push(path);
         } else if let Some(first) = number_in(name, SEGMENT_PREFIX, SEGMENT_SUFFIX) {
             listing.segments.push(Segment { first, path });
         } else if let Some(covers) = number_in(name, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX) {
@@ -269,7 +271,7 @@ impl Store {
         options: StoreOptions,
     ) -> Result<(Store, Recovery), StoreError> {
         let dir = dir.as_ref();
-        let migrated = migrate_single_file(dir)?;
+        let (migrated, migrated_torn) = migrate_single_file(dir)?;
         if !dir.exists() {
             fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
             sync_dir(parent_of(dir))?;
@@ -360,6 +362,9 @@ impl Store {
         }
 
         // Only now that everything checked out: change the directory.
+        for temp in &listing.temps {
+            remove(temp)?;
+        }
         for segment in obsolete {
             remove(&segment.path)?;
         }
@@ -401,7 +406,7 @@ impl Store {
         let recovery = Recovery {
             snapshot: chosen,
             records,
-            torn_tail,
+            torn_tail: torn_tail.or(migrated_torn),
             migrated,
         };
         Ok((store, recovery))
@@ -543,8 +548,9 @@ impl Log for Store {
 /// If `path` is an old single log file (or an interrupted migration of one is found),
 /// turns it into a store directory at `path`: the file is checked, renamed aside, its
 /// whole records become the first segment, everything is fsynced, then the old file is
-/// removed. Returns whether it migrated.
-fn migrate_single_file(path: &Path) -> Result<bool, StoreError> {
+/// removed. Returns whether it migrated, and the old file's torn tail (left out) if it
+/// had one.
+fn migrate_single_file(path: &Path) -> Result<(bool, Option<(PathBuf, TornTail)>), StoreError> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(MIGRATING_SUFFIX);
     let aside = PathBuf::from(aside);
@@ -554,7 +560,7 @@ fn migrate_single_file(path: &Path) -> Result<bool, StoreError> {
     } else if aside.is_file() {
         aside.as_path()
     } else {
-        return Ok(false);
+        return Ok((false, None));
     };
     let mut bytes = read(source)?;
     if bytes.is_empty() {
@@ -581,5 +587,5 @@ fn migrate_single_file(path: &Path) -> Result<bool, StoreError> {
     write_durably(path, &segment_name(1), &segment)?;
     remove(&aside)?;
     sync_dir(parent)?;
-    Ok(true)
+    Ok((true, scan.torn.map(|torn| (path.to_path_buf(), torn))))
 }
