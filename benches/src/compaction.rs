@@ -39,6 +39,8 @@ pub struct Plan {
     pub latency_seconds: u64,
     /// The store's settings.
     pub options: StoreOptions,
+    /// How long the second half waits between compactions (0: back to back).
+    pub compact_every: Duration,
 }
 
 /// What [`run`] measured.
@@ -83,8 +85,14 @@ pub struct Figures {
     pub compacting_p99_ms: u64,
     /// The share of its extensions that applied before their lease ran out.
     pub compacting_in_time: f64,
-    /// Compactions that wrote a new snapshot during the second half (requested back to
-    /// back: about one per batch).
+    /// How long the second half waited between compactions, ms (0: back to back).
+    pub compact_every_ms: u64,
+    /// The furthest the load generator fell behind its schedule in the first half, ms
+    /// (it runs in the same process, on the same cores).
+    pub steady_lag_ms: u64,
+    /// ... in the second half.
+    pub compacting_lag_ms: u64,
+    /// Compactions that wrote a new snapshot during the second half.
     pub compactions: u64,
     /// Their mean duration (snapshot encoded and written, log behind it deleted), ms.
     pub compaction_mean_ms: f64,
@@ -233,6 +241,7 @@ pub fn run(dir: &Path, plan: Plan) -> Result<Figures, String> {
     let compacting = Arc::new(AtomicBool::new(true));
     let compactor = {
         let (driver, compacting) = (driver.clone(), compacting.clone());
+        let every = plan.compact_every;
         thread::spawn(move || {
             // The duration of each compaction that wrote a new snapshot.
             let mut times = Vec::new();
@@ -244,6 +253,7 @@ pub fn run(dir: &Path, plan: Plan) -> Result<Figures, String> {
                     times.push(t.elapsed().as_secs_f64() * 1_000.0);
                     last = covers;
                 }
+                thread::sleep(every);
             }
             Ok::<_, String>(times)
         })
@@ -272,9 +282,12 @@ pub fn run(dir: &Path, plan: Plan) -> Result<Figures, String> {
         steady_p50_ms: steady.p50_ms,
         steady_p99_ms: steady.p99_ms,
         steady_in_time: in_time(&steady),
+        steady_lag_ms: steady.lag_ms,
         compacting_p50_ms: compacting_window.p50_ms,
         compacting_p99_ms: compacting_window.p99_ms,
         compacting_in_time: in_time(&compacting_window),
+        compacting_lag_ms: compacting_window.lag_ms,
+        compact_every_ms: u64::try_from(plan.compact_every.as_millis()).unwrap_or(u64::MAX),
         compactions: times.len() as u64,
         compaction_mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,
     })
@@ -340,6 +353,8 @@ struct Window {
     /// (it came more than the 0.5 s of slack late). The lease is claimed again.
     missed: u64,
     extensions: u64,
+    /// The furthest the submitting loop fell behind its schedule, ms.
+    lag_ms: u64,
 }
 
 /// Submits extensions at the scenario's rate (every lease every 4.5 s) for `window`;
@@ -360,6 +375,7 @@ fn paced(
     let mut next = 0;
     let mut tick = started;
     let (mut missed, mut extensions) = (0, 0);
+    let mut lag = Duration::ZERO;
     let mut check = |(i, p): (usize, Pending), reclaims: &mut Vec<Pending>| match p.wait() {
         Outcome::Applied(Ok(_)) => Ok(()),
         Outcome::Applied(Err(LeaseError::Invalid)) => {
@@ -370,6 +386,7 @@ fn paced(
         other => Err(format!("an extension failed: {other:?}")),
     };
     while started.elapsed() < window {
+        lag = lag.max(Instant::now().saturating_duration_since(tick));
         for _ in 0..per_tick {
             let extend = Op::extend(keys[next].clone(), holders[next].clone(), DURATION);
             pending.push_back((next, driver.submit(extend)));
@@ -401,6 +418,7 @@ fn paced(
         p99_ms: latency.quantile(0.99),
         missed,
         extensions,
+        lag_ms: u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
     })
 }
 
@@ -420,6 +438,7 @@ mod tests {
                 snapshot_every_records: 1_000_000,
                 snapshot_every_bytes: 16 << 10,
             },
+            compact_every: Duration::ZERO,
         };
         let f = run(dir.path(), plan).unwrap();
         assert_eq!(f.operations, 500 * 60 * 1_000 / RENEW_MS);
