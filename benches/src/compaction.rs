@@ -169,14 +169,7 @@ pub fn run(dir: &Path, plan: Plan) -> Result<Figures, String> {
     let chunk = CHUNK.min(plan.leases);
     while done < total {
         let n = chunk.min(usize::try_from(total - done).unwrap_or(chunk));
-        let pending: Vec<Pending> = (0..n)
-            .map(|_| {
-                let i = next;
-                next = (next + 1) % plan.leases;
-                driver.submit(Op::extend(keys[i].clone(), holders[i].clone(), DURATION))
-            })
-            .collect();
-        settle(pending)?;
+        extend(&driver, &keys, &holders, n, &mut next)?;
         done += n as u64;
         disk_max = disk_max.max(disk_bytes(&path));
         if last_note.elapsed() >= Duration::from_secs(2) {
@@ -217,14 +210,7 @@ pub fn run(dir: &Path, plan: Plan) -> Result<Figures, String> {
     let mut written = 0;
     while written < worst_ops {
         let n = chunk.min(usize::try_from(worst_ops - written).unwrap_or(chunk));
-        let pending: Vec<Pending> = (0..n)
-            .map(|_| {
-                let i = next;
-                next = (next + 1) % plan.leases;
-                driver.submit(Op::extend(keys[i].clone(), holders[i].clone(), DURATION))
-            })
-            .collect();
-        settle(pending)?;
+        extend(&driver, &keys, &holders, n, &mut next)?;
         written += n as u64;
     }
     driver.shutdown().map_err(|e| e.to_string())?;
@@ -293,6 +279,24 @@ pub fn run(dir: &Path, plan: Plan) -> Result<Figures, String> {
         compactions: times.len() as u64,
         compaction_mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,
     })
+}
+
+/// Extends the next `n` leases in turn (from `next`) at once, and waits for the answers.
+fn extend(
+    driver: &Driver,
+    keys: &[Key],
+    holders: &[Arc<str>],
+    n: usize,
+    next: &mut usize,
+) -> Result<(), String> {
+    let pending: Vec<Pending> = (0..n)
+        .map(|_| {
+            let i = *next;
+            *next = (i + 1) % keys.len();
+            driver.submit(Op::extend(keys[i].clone(), holders[i].clone(), DURATION))
+        })
+        .collect();
+    settle(pending)
 }
 
 /// Opens the store at `path` to a running driver three times; the median time in ms

@@ -40,23 +40,6 @@ pub(crate) fn field_error(context: &str, field: Option<&str>, message: &str) -> 
     }
 }
 
-/// `snake_case` → `camelCase`.
-pub(crate) fn camel(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// What kind of value `value` is, for messages: `a string`, `null`, `an array`...
 pub(crate) fn kind_of(value: &JsValue) -> String {
     if value.is_null() {
@@ -227,7 +210,7 @@ pub(crate) fn camel_keys(value: &JsValue) -> JsValue {
     let out = Object::new();
     for pair in Object::entries(object).iter() {
         let pair: Array = pair.unchecked_into();
-        let key = camel(&pair.get(0).as_string().unwrap_or_default());
+        let key = leasehold::sim::camel(&pair.get(0).as_string().unwrap_or_default());
         set(&out, &key, &pair.get(1));
     }
     out.into()

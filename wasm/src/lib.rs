@@ -46,7 +46,7 @@ const TS_SHAPES: &str = include_str!("shapes.d.ts");
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
-    use crate::js::camel;
+    use leasehold::sim::camel;
     use leasehold::sim::{PARAM_NAMES, SCENARIOS, Stats};
 
     /// The TypeScript shapes (the section the package's `.d.ts` gets).

@@ -26,7 +26,7 @@ mod scenario;
 mod stats;
 
 pub use check::{Checker, Violation};
-pub use params::{LogModel, Mode, PARAM_NAMES, ParamError, ParamValue, Params};
+pub use params::{LogModel, Mode, PARAM_NAMES, ParamError, ParamValue, Params, camel};
 pub use scenario::{Action, MACHINES, SCENARIOS, Scenario, machine_of};
 pub use stats::Stats;
 

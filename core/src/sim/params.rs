@@ -252,7 +252,10 @@ params! {
 }
 
 /// `snake_case` as camelCase (`duration_ms` → `durationMs`); camelCase stays as it is.
-fn camel(name: &str) -> String {
+/// The simulator's statistics are written in snake case (the load test's JSON); this is
+/// how the JavaScript API names them.
+#[must_use]
+pub fn camel(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper = false;
     for c in name.chars() {
