@@ -1518,7 +1518,9 @@ fn an_old_file_with_a_torn_tail_migrates_its_whole_records() {
     let (_, recovery) = open(&path, StoreOptions::default());
     assert!(recovery.migrated);
     assert_eq!(recovery.records, records[..records.len() - 1]);
-    let (at, torn) = recovery.torn_tail.expect("the old file's torn tail is reported");
+    let (at, torn) = recovery
+        .torn_tail
+        .expect("the old file's torn tail is reported");
     assert_eq!(at, path);
     assert_eq!(torn.record, records.len() - 1);
     assert_eq!(segments(&path).len(), 1);
