@@ -30,10 +30,10 @@ fi
 cargo clippy -p leasehold --all-targets -- -D warnings
 
 step "tests, native"
-cargo test --workspace --all-features
+cargo test --workspace --all-features --no-fail-fast
 
 step "tests, wasm32 under Node"
-cargo test -p leasehold --features sim --tests --target wasm32-unknown-unknown
+cargo test -p leasehold --features sim --tests --no-fail-fast --target wasm32-unknown-unknown
 
 step "JavaScript package: build for Node and web, size budget"
 ./scripts/wasm.sh
