@@ -1553,3 +1553,93 @@ fn a_foreign_file_at_the_path_is_refused_and_left_alone() {
     assert_eq!(fs::read(&path).unwrap(), contents);
     assert!(!migrating(&path).exists());
 }
+
+#[test]
+fn records_are_read_back_by_number_across_segments_and_reopens() {
+    let (_dir, path) = temp();
+    let records = batches(60);
+    let store = fill(&path, small(), &records);
+    assert!(segments(&path).len() > 10);
+    assert_eq!(store.first_record(), 1);
+    for (from, to) in [(1, 61), (1, 2), (17, 43), (60, 61), (5, 5), (58, 99)] {
+        let want = &records[(from - 1) as usize..(to.min(61) - 1) as usize];
+        assert_eq!(store.read(from, to).unwrap(), want, "{from}..{to}");
+    }
+    drop(store);
+    let (mut store, _) = open(&path, small());
+    assert_eq!(store.read(30, 40).unwrap(), &records[29..39]);
+    // After a snapshot, the records behind it are gone: asking for them is a gap.
+    store.snapshot_taken(40).unwrap();
+    assert!(store.first_record() > 1 && store.first_record() <= 41);
+    assert_eq!(store.read(41, 61).unwrap(), &records[40..]);
+    assert!(matches!(
+        store.read(1, 61),
+        Err(StoreError::Gap { expected: 1, .. })
+    ));
+}
+
+#[test]
+fn truncate_after_drops_the_tail_across_segments_and_appends_go_on() {
+    for last in [0, 1, 7, 22, 39, 40] {
+        let (_dir, path) = temp();
+        let records = batches(40);
+        let mut store = fill(&path, small(), &records);
+        store.truncate_after(last).unwrap();
+        assert_eq!(store.last_record(), last, "truncate after {last}");
+        assert_eq!(store.read(1, 100).unwrap(), &records[..last as usize]);
+        // New records follow, numbered on from `last`.
+        let fresh: Vec<Vec<u8>> = (100..105).map(batch).collect();
+        for r in &fresh {
+            store.append(r).unwrap();
+        }
+        let mut want = records[..last as usize].to_vec();
+        want.extend(fresh.iter().cloned());
+        assert_eq!(store.read(1, 100).unwrap(), want);
+        drop(store);
+        let (store, recovery) = open(&path, small());
+        assert_eq!(
+            recovery.records, want,
+            "reopen after truncating after {last}"
+        );
+        assert_eq!(recovery.torn_tail, None);
+        assert_eq!(store.last_record(), last + 5);
+    }
+}
+
+#[test]
+fn a_crash_part_way_through_a_truncation_leaves_a_whole_shorter_log() {
+    // Truncation deletes the later segments newest first, then cuts the one holding the
+    // last record kept: every state in between is a whole log, only longer.
+    let (_dir, path) = temp();
+    let records = batches(40);
+    drop(fill(&path, small(), &records));
+    let segs = segments(&path);
+    for deleted in 0..segs.len() {
+        let copy = path.with_extension(format!("crash{deleted}"));
+        fs::create_dir(&copy).unwrap();
+        for (_, seg) in &segs[..segs.len() - deleted] {
+            fs::copy(seg, copy.join(seg.file_name().unwrap())).unwrap();
+        }
+        let (_, recovery) = open(&copy, small());
+        let held = segs
+            .get(segs.len() - deleted)
+            .map_or(40, |(first, _)| first - 1);
+        assert_eq!(
+            recovery.records,
+            &records[..held as usize],
+            "{deleted} deleted"
+        );
+    }
+}
+
+#[test]
+fn truncating_after_the_end_changes_nothing() {
+    let (_dir, path) = temp();
+    let records = batches(10);
+    let mut store = fill(&path, small(), &records);
+    let before = files(&path);
+    store.truncate_after(10).unwrap();
+    store.truncate_after(99).unwrap();
+    assert_eq!(files(&path), before);
+    assert_eq!(store.last_record(), 10);
+}

@@ -29,6 +29,10 @@
 //!   as the first segment of a new directory, fsynced, and only then removed. A crash
 //!   during the migration redoes it on the next open.
 //!
+//! - **For a replicated log**: [`Store::read`] reads records back by number and
+//!   [`Store::truncate_after`] drops an uncommitted tail durably (later segments first,
+//!   so a crash part way leaves a whole, shorter log).
+//!
 //! A directory has one writer: nothing locks it.
 
 pub use super::error::StoreError;
@@ -90,6 +94,8 @@ struct Segment {
     /// The record number of its first record.
     first: u64,
     path: PathBuf,
+    /// Where each record's frame starts in the file (known for the segments kept open).
+    offsets: Vec<u64>,
 }
 
 /// The log in segment files, with snapshots (see the [module docs](self)).
@@ -113,6 +119,8 @@ const SEGMENT_SUFFIX: &str = ".log";
 const SNAPSHOT_PREFIX: &str = "snap-";
 const SNAPSHOT_SUFFIX: &str = ".snap";
 const TEMP_SUFFIX: &str = ".tmp";
+/// The frame header of version 1 files (only a migrated store's history has them).
+const FRAME_HEADER_LEN_V1: usize = 8;
 /// The suffix the old single file gets while it is migrated.
 const MIGRATING_SUFFIX: &str = ".v1-migrating";
 
@@ -219,7 +227,11 @@ fn list(dir: &Path) -> Result<Listing, StoreError> {
         if name.ends_with(TEMP_SUFFIX) {
             listing.temps.push(path);
         } else if let Some(first) = number_in(name, SEGMENT_PREFIX, SEGMENT_SUFFIX) {
-            listing.segments.push(Segment { first, path });
+            listing.segments.push(Segment {
+                first,
+                path,
+                offsets: Vec::new(),
+            });
         } else if let Some(covers) = number_in(name, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX) {
             listing.snapshots.push((covers, path));
         }
@@ -322,6 +334,7 @@ impl Store {
         let mut records = Vec::new();
         let mut torn_tail = None;
         let mut current = None;
+        let mut opened = Vec::with_capacity(kept.len());
         for (i, segment) in kept.iter().enumerate() {
             if segment.first != expected {
                 return Err(StoreError::Gap {
@@ -350,11 +363,24 @@ impl Store {
                 }
                 torn_tail = Some((segment.path.clone(), torn));
             }
+            let header = if scan.version == frame::FILE_HEADER[7] {
+                frame::FRAME_HEADER_LEN
+            } else {
+                FRAME_HEADER_LEN_V1
+            };
+            let mut offset = frame::FILE_HEADER.len() as u64;
+            let mut offsets = Vec::with_capacity(scan.records.len());
             for (n, record) in (segment.first..).zip(&scan.records) {
+                offsets.push(offset);
+                offset += (header + record.len()) as u64;
                 if n > covers {
                     records.push(record.to_vec());
                 }
             }
+            opened.push(Segment {
+                offsets,
+                ..segment.clone()
+            });
             expected = segment.first + scan.records.len() as u64;
             if last {
                 current = Some((scan.version, scan.end));
@@ -379,7 +405,7 @@ impl Store {
         let mut store = Store {
             dir: dir.to_path_buf(),
             options,
-            segments: kept.to_vec(),
+            segments: opened,
             current: None,
             next,
             records: usize::try_from(next - 1).unwrap_or(usize::MAX),
@@ -479,6 +505,118 @@ impl Store {
         sync_dir(&self.dir)
     }
 
+    /// The number of the first record the store still holds (the records before it are
+    /// behind a snapshot), or the next record's number when it holds none.
+    #[must_use]
+    pub fn first_record(&self) -> u64 {
+        self.segments.first().map_or(self.next, |s| s.first)
+    }
+
+    /// The records numbered `from..to` that the store holds, read back from the segments
+    /// (each segment involved is read whole: a replica catching up reads many records at
+    /// once).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] if a segment cannot be read, [`StoreError::Corrupt`] if what is
+    /// read back is not the frame that was written, and [`StoreError::Gap`] naming the
+    /// first record asked for that the store does not hold.
+    pub fn read(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        let mut n = from;
+        for segment in &self.segments {
+            let end = segment.first + segment.offsets.len() as u64;
+            if n >= end || n >= to {
+                continue;
+            }
+            if n < segment.first {
+                break;
+            }
+            let bytes = read(&segment.path)?;
+            let corrupt = |source| StoreError::Corrupt {
+                path: segment.path.clone(),
+                source,
+            };
+            let scan = frame::scan(&bytes).map_err(corrupt)?;
+            while n < end.min(to) {
+                let i = usize::try_from(n - segment.first).unwrap_or(usize::MAX);
+                let record = scan.records.get(i).ok_or_else(|| {
+                    corrupt(ScanError::Corrupt {
+                        record: i,
+                        offset: segment.offsets[i],
+                        reason: "a record written earlier is missing",
+                    })
+                })?;
+                out.push(record.to_vec());
+                n += 1;
+            }
+        }
+        if n < to.min(self.next) {
+            return Err(StoreError::Gap {
+                path: self.dir.clone(),
+                expected: n,
+                found: self.first_record(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Deletes every record after record `last`, durably (the segments after it are
+    /// deleted newest first, then the one holding it is cut after it and fsynced), so
+    /// the next append is record `last + 1`. A crash part way leaves a shorter log that
+    /// is still whole. For a replicated log, whose uncommitted tail a new leader may
+    /// replace; committed records are never truncated.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] if the file system fails; the store is poisoned then and must
+    /// be reopened.
+    pub fn truncate_after(&mut self, last: u64) -> Result<(), StoreError> {
+        if last + 1 >= self.next {
+            return Ok(());
+        }
+        self.poisoned = true; // until the directory is in a known state again
+        while let Some(segment) = self.segments.last() {
+            if segment.first <= last {
+                break;
+            }
+            remove(&segment.path)?;
+            self.segments.pop();
+            self.current = None;
+        }
+        sync_dir(&self.dir)?;
+        if let Some(segment) = self.segments.last_mut() {
+            let keep = usize::try_from(last + 1 - segment.first).unwrap_or(usize::MAX);
+            if let Some(&cut) = segment.offsets.get(keep) {
+                let file = OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .open(&segment.path)
+                    .map_err(StoreError::io(&segment.path))?;
+                file.set_len(cut)
+                    .and_then(|()| file.sync_all())
+                    .map_err(StoreError::io(&segment.path))?;
+                segment.offsets.truncate(keep);
+                self.current = Some((file, cut));
+            } else if self.current.is_none() {
+                // `last` ends this (whole, fsynced) segment: appends go on after it.
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(&segment.path)
+                    .map_err(StoreError::io(&segment.path))?;
+                let end = file
+                    .metadata()
+                    .map_err(StoreError::io(&segment.path))?
+                    .len();
+                self.current = Some((file, end));
+            }
+        }
+        self.next = last + 1;
+        self.records = usize::try_from(last).unwrap_or(usize::MAX);
+        self.poisoned = false;
+        Ok(())
+    }
+
     /// Starts a new segment whose first record is `self.next`.
     fn roll(&mut self) -> Result<(), StoreError> {
         let name = segment_name(self.next);
@@ -490,6 +628,7 @@ impl Store {
         self.segments.push(Segment {
             first: self.next,
             path,
+            offsets: Vec::new(),
         });
         self.current = Some((file, frame::FILE_HEADER.len() as u64));
         Ok(())
@@ -524,6 +663,9 @@ impl Log for Store {
         };
         match file.write_all(&frame).and_then(|()| file.sync_data()) {
             Ok(()) => {
+                if let Some(segment) = self.segments.last_mut() {
+                    segment.offsets.push(*len);
+                }
                 *len += frame.len() as u64;
                 self.next += 1;
                 self.records += 1;
