@@ -149,6 +149,11 @@ fn javascript_api_modules_form_a_tower() {
 }
 
 #[test]
+fn service_modules_form_a_tower() {
+    assert_tower("server");
+}
+
+#[test]
 fn the_checker_finds_a_loop() {
     let mut edges = BTreeMap::new();
     let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();

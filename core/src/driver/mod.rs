@@ -24,4 +24,6 @@ pub mod store;
 
 pub use log::{Log, MemoryLog};
 pub use runtime::{Driver, DriverError, Opened, Pending, RequestError};
-pub use store::{Recovery, Store, StoreError, StoreOptions, StoredSnapshot, write_snapshot};
+pub use store::{
+    Recovery, Store, StoreError, StoreOptions, StoredSnapshot, write_durably, write_snapshot,
+};

@@ -174,9 +174,16 @@ fn remove(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Writes `bytes` as `dir/name` durably: a temporary file, fsynced, renamed, and the
-/// directory fsynced.
-fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+/// Writes `bytes` as `dir/name` durably: a temporary file (`name.tmp`, which the next
+/// [`Store::open`] of `dir` deletes if a crash left it), fsynced, renamed over any old
+/// `dir/name`, and the directory fsynced. When it returns `Ok`, a crash leaves the whole
+/// new file; before, the whole old one. For small files kept beside a store's segments
+/// (a replicated log's vote, say).
+///
+/// # Errors
+///
+/// [`StoreError::Io`] naming the file when the file system fails.
+pub fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, StoreError> {
     let path = dir.join(name);
     let temp = dir.join(format!("{name}{TEMP_SUFFIX}"));
     let mut file = File::create(&temp).map_err(StoreError::io(&temp))?;

@@ -1,0 +1,21 @@
+//! The replicated log of the leasehold service: leasehold's lease state machine
+//! ([`leasehold::Fsm`]) behind an [openraft] log kept in leasehold's on-disk
+//! segment store ([`leasehold::driver::Store`]).
+//!
+//! - [`types`]: the Raft type configuration: one log entry per engine batch.
+//! - [`log_store`]: the Raft log and vote over a store directory.
+//! - [`state_machine`]: applies committed batches to the [`leasehold::Fsm`] and keeps its
+//!   snapshots.
+//! - [`testing`]: an in-process network for clusters in tests.
+
+#![deny(missing_docs)]
+
+mod durable_file;
+pub mod log_store;
+pub mod state_machine;
+pub mod testing;
+pub mod types;
+
+pub use log_store::LogStore;
+pub use state_machine::StateMachine;
+pub use types::{BatchEntry, OpResult, Raft, Response, TypeConfig};

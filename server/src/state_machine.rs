@@ -1,0 +1,257 @@
+//! The replicated state machine: committed batches applied to a [`leasehold::Fsm`], and
+//! its snapshots.
+//!
+//! - **Apply** decodes each normal entry's batch ([`leasehold::Batch::decode`]) and calls
+//!   [`Fsm::apply_batch`] (which reads no clock, so every replica reaches the same
+//!   state); blank and membership entries only move the applied log id and membership.
+//! - **Snapshots** are the [`Fsm::snapshot`] bytes ([`leasehold::Snapshot::encode`]) with
+//!   the last applied log id and membership. The newest is kept in memory and in the
+//!   file `raft-state.snapshot` of the node's directory (replaced durably), from which
+//!   [`StateMachine::open`] starts after a restart.
+
+use crate::durable_file::{self, invalid_data};
+use crate::types::{BatchEntry, Response, TypeConfig};
+use futures_util::{Stream, TryStreamExt};
+use leasehold::{Batch, Fsm, Snapshot};
+use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
+use openraft::type_config::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
+use openraft::{EntryPayload, OptionalSend};
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The name of the snapshot's file in the node's directory.
+const SNAPSHOT_FILE: &str = "raft-state.snapshot";
+
+/// The state machine of one node. Cloning gives another handle to the same state (the
+/// snapshot builder is one; the service keeps one to read leases).
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    inner: Arc<Mutex<State>>,
+    dir: PathBuf,
+}
+
+/// The applied state.
+#[derive(Debug)]
+struct State {
+    fsm: Fsm,
+    last_applied: Option<LogIdOf<TypeConfig>>,
+    membership: StoredMembershipOf<TypeConfig>,
+    /// The newest snapshot, as stored.
+    snapshot: Option<StoredSnapshot>,
+}
+
+/// A snapshot as its file holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMetaOf<TypeConfig>,
+    /// The [`leasehold::Snapshot::encode`] bytes.
+    fsm: Vec<u8>,
+}
+
+impl StateMachine {
+    /// Opens the state machine of the node whose directory is `dir`: the state of its
+    /// newest snapshot, or an empty one.
+    ///
+    /// # Errors
+    ///
+    /// The file system's error reading the snapshot, or `InvalidData` when it does not
+    /// decode.
+    pub fn open(dir: impl AsRef<Path>) -> io::Result<StateMachine> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        let state = match durable_file::read(&dir, SNAPSHOT_FILE)? {
+            Some(bytes) => {
+                let stored: StoredSnapshot = postcard::from_bytes(&bytes)
+                    .map_err(|e| invalid_data("the state machine's snapshot", e))?;
+                State {
+                    fsm: restore(&stored.fsm)?,
+                    last_applied: stored.meta.last_log_id,
+                    membership: stored.meta.last_membership.clone(),
+                    snapshot: Some(stored),
+                }
+            }
+            None => State {
+                fsm: Fsm::new(),
+                last_applied: None,
+                membership: StoredMembershipOf::<TypeConfig>::default(),
+                snapshot: None,
+            },
+        };
+        Ok(StateMachine {
+            inner: Arc::new(Mutex::new(state)),
+            dir,
+        })
+    }
+
+    /// Runs `f` on the current state (hold it briefly: applying waits meanwhile).
+    ///
+    /// # Errors
+    ///
+    /// When an earlier holder panicked (the lock is poisoned).
+    pub fn read<T>(&self, f: impl FnOnce(&Fsm) -> T) -> io::Result<T> {
+        Ok(f(&self.lock()?.fsm))
+    }
+
+    /// The current state's snapshot bytes ([`leasehold::Snapshot::encode`]): replicas that
+    /// applied the same entries have the same bytes.
+    ///
+    /// # Errors
+    ///
+    /// When the lock is poisoned or the snapshot does not encode.
+    pub fn snapshot_bytes(&self) -> io::Result<Vec<u8>> {
+        self.lock()?
+            .fsm
+            .snapshot()
+            .encode()
+            .map_err(io::Error::other)
+    }
+
+    /// The log id of the last applied entry.
+    ///
+    /// # Errors
+    ///
+    /// When the lock is poisoned.
+    pub fn last_applied(&self) -> io::Result<Option<LogIdOf<TypeConfig>>> {
+        Ok(self.lock()?.last_applied)
+    }
+
+    fn lock(&self) -> io::Result<MutexGuard<'_, State>> {
+        self.inner
+            .lock()
+            .map_err(|_| io::Error::other("the state machine's lock is poisoned"))
+    }
+
+    /// Makes `stored` the newest snapshot: writes its file durably, then keeps it.
+    async fn keep(&self, stored: StoredSnapshot) -> io::Result<()> {
+        let bytes = postcard::to_allocvec(&stored).map_err(io::Error::other)?;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || durable_file::write(&dir, SNAPSHOT_FILE, &bytes))
+            .await
+            .map_err(io::Error::other)??;
+        let mut state = self.lock()?;
+        let newer = match (&state.snapshot, stored.meta.last_log_id) {
+            (Some(current), Some(new)) => current.meta.last_log_id.is_none_or(|c| c <= new),
+            _ => true,
+        };
+        if newer {
+            state.snapshot = Some(stored);
+        }
+        Ok(())
+    }
+}
+
+fn restore(bytes: &[u8]) -> io::Result<Fsm> {
+    let snapshot = Snapshot::decode(bytes).map_err(|e| invalid_data("a lease snapshot", e))?;
+    Ok(Fsm::restore(snapshot))
+}
+
+/// Applies one batch entry; the same on every replica.
+fn apply_batch(fsm: &mut Fsm, entry: &BatchEntry) -> Response {
+    match Batch::decode(&entry.batch) {
+        Ok(batch) => Response::Applied(
+            fsm.apply_batch(&batch)
+                .into_iter()
+                .map(|r| r.map(|applied| applied.token).map_err(|e| e.to_string()))
+                .collect(),
+        ),
+        Err(e) => Response::Undecodable(e.to_string()),
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    type SnapshotData = Vec<u8>;
+
+    async fn build_snapshot(&mut self) -> Result<SnapshotOf<TypeConfig, Vec<u8>>, io::Error> {
+        let stored = {
+            let state = self.lock()?;
+            StoredSnapshot {
+                meta: SnapshotMetaOf::<TypeConfig> {
+                    last_log_id: state.last_applied,
+                    last_membership: state.membership.clone(),
+                },
+                fsm: state.fsm.snapshot().encode().map_err(io::Error::other)?,
+            }
+        };
+        self.keep(stored.clone()).await?;
+        Ok(SnapshotOf::<TypeConfig, Vec<u8>> {
+            meta: stored.meta,
+            snapshot: stored.fsm,
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = Vec<u8>;
+    type SnapshotBuilder = StateMachine;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogIdOf<TypeConfig>>, StoredMembershipOf<TypeConfig>), io::Error> {
+        let state = self.lock()?;
+        Ok((state.last_applied, state.membership.clone()))
+    }
+
+    async fn apply<S>(&mut self, mut entries: S) -> Result<(), io::Error>
+    where
+        S: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        while let Some((entry, responder)) = entries.try_next().await? {
+            let response = {
+                let mut state = self.lock()?;
+                state.last_applied = Some(entry.log_id);
+                match &entry.payload {
+                    EntryPayload::Blank => Response::Nothing,
+                    EntryPayload::Normal(batch) => apply_batch(&mut state.fsm, batch),
+                    EntryPayload::Membership(membership) => {
+                        state.membership = StoredMembershipOf::<TypeConfig>::new(
+                            Some(entry.log_id),
+                            membership.clone(),
+                        );
+                        Response::Nothing
+                    }
+                }
+            };
+            if let Some(responder) = responder {
+                responder.send(response);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMetaOf<TypeConfig>,
+        snapshot: Vec<u8>,
+    ) -> Result<(), io::Error> {
+        let fsm = restore(&snapshot)?;
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            fsm: snapshot,
+        };
+        self.keep(stored).await?;
+        let mut state = self.lock()?;
+        state.fsm = fsm;
+        state.last_applied = meta.last_log_id;
+        state.membership = meta.last_membership.clone();
+        Ok(())
+    }
+
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<SnapshotOf<TypeConfig, Vec<u8>>>, io::Error> {
+        Ok(self
+            .lock()?
+            .snapshot
+            .clone()
+            .map(|s| SnapshotOf::<TypeConfig, Vec<u8>> {
+                meta: s.meta,
+                snapshot: s.fsm,
+            }))
+    }
+}
