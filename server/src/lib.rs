@@ -6,16 +6,23 @@
 //! - [`log_store`]: the Raft log and vote over a store directory.
 //! - [`state_machine`]: applies committed batches to the [`leasehold::Fsm`] and keeps its
 //!   snapshots.
+//! - [`fence`]: the epoch fence and the table of recent batch outcomes.
+//! - [`node`]: a node of the service: the Raft node and, while it leads, the engine.
 //! - [`testing`]: an in-process network for clusters in tests.
 
 #![deny(missing_docs)]
 
 mod durable_file;
+pub mod fence;
+mod leader;
 pub mod log_store;
+pub mod node;
 pub mod state_machine;
 pub mod testing;
 pub mod types;
 
+pub use fence::{BatchOutcome, Fence};
 pub use log_store::LogStore;
+pub use node::{Node, RequestError};
 pub use state_machine::StateMachine;
 pub use types::{BatchEntry, OpResult, Raft, Response, TypeConfig};

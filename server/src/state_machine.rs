@@ -3,16 +3,20 @@
 //!
 //! - **Apply** decodes each normal entry's batch ([`leasehold::Batch::decode`]) and calls
 //!   [`Fsm::apply_batch`] (which reads no clock, so every replica reaches the same
-//!   state); blank and membership entries only move the applied log id and membership.
-//! - **Snapshots** are the [`Fsm::snapshot`] bytes ([`leasehold::Snapshot::encode`]) with
-//!   the last applied log id and membership. The newest is kept in memory and in the
+//!   state), under the epoch [`Fence`]: a fence entry raises it, a batch of an earlier
+//!   epoch is ignored, and every batch's outcome is recorded in its table. Blank and
+//!   membership entries only move the applied log id and membership.
+//! - **Snapshots** are the replicated state's bytes ([`StateMachine::snapshot_bytes`]:
+//!   the [`Fsm::snapshot`] bytes with the fence and its table) with the last applied log
+//!   id and membership. The newest is kept in memory and in the
 //!   file `raft-state.snapshot` of the node's directory (replaced durably), from which
 //!   [`StateMachine::open`] starts after a restart.
 
 use crate::durable_file::{self, invalid_data};
-use crate::types::{BatchEntry, Response, TypeConfig};
+use crate::fence::Fence;
+use crate::types::{Response, TypeConfig};
 use futures_util::{Stream, TryStreamExt};
-use leasehold::{Batch, Fsm, Snapshot};
+use leasehold::{Fsm, Snapshot};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::type_config::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
 use openraft::{EntryPayload, OptionalSend};
@@ -36,6 +40,7 @@ pub struct StateMachine {
 #[derive(Debug)]
 struct State {
     fsm: Fsm,
+    fence: Fence,
     last_applied: Option<LogIdOf<TypeConfig>>,
     membership: StoredMembershipOf<TypeConfig>,
     /// The newest snapshot, as stored.
@@ -46,8 +51,16 @@ struct State {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredSnapshot {
     meta: SnapshotMetaOf<TypeConfig>,
+    /// The replicated state's bytes ([`Body`]).
+    fsm: Vec<u8>,
+}
+
+/// The replicated state as a snapshot carries it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Body {
     /// The [`leasehold::Snapshot::encode`] bytes.
     fsm: Vec<u8>,
+    fence: Fence,
 }
 
 impl StateMachine {
@@ -65,8 +78,10 @@ impl StateMachine {
             Some(bytes) => {
                 let stored: StoredSnapshot = postcard::from_bytes(&bytes)
                     .map_err(|e| invalid_data("the state machine's snapshot", e))?;
+                let (fsm, fence) = restore(&stored.fsm)?;
                 State {
-                    fsm: restore(&stored.fsm)?,
+                    fsm,
+                    fence,
                     last_applied: stored.meta.last_log_id,
                     membership: stored.meta.last_membership.clone(),
                     snapshot: Some(stored),
@@ -74,6 +89,7 @@ impl StateMachine {
             }
             None => State {
                 fsm: Fsm::new(),
+                fence: Fence::default(),
                 last_applied: None,
                 membership: StoredMembershipOf::<TypeConfig>::default(),
                 snapshot: None,
@@ -94,18 +110,45 @@ impl StateMachine {
         Ok(f(&self.lock()?.fsm))
     }
 
-    /// The current state's snapshot bytes ([`leasehold::Snapshot::encode`]): replicas that
+    /// The current replicated state's bytes: the [`leasehold::Snapshot::encode`] bytes of
+    /// the [`Fsm`] with the [`Fence`] (its epoch and outcome table). Replicas that
     /// applied the same entries have the same bytes.
     ///
     /// # Errors
     ///
     /// When the lock is poisoned or the snapshot does not encode.
     pub fn snapshot_bytes(&self) -> io::Result<Vec<u8>> {
-        self.lock()?
-            .fsm
-            .snapshot()
-            .encode()
-            .map_err(io::Error::other)
+        encode(&*self.lock()?)
+    }
+
+    /// The log id of the last applied entry with the replicated state's bytes
+    /// ([`StateMachine::snapshot_bytes`]), read together.
+    ///
+    /// # Errors
+    ///
+    /// When the lock is poisoned or the snapshot does not encode.
+    pub fn applied_bytes(&self) -> io::Result<(Option<LogIdOf<TypeConfig>>, Vec<u8>)> {
+        let state = self.lock()?;
+        Ok((state.last_applied, encode(&state)?))
+    }
+
+    /// Runs `f` on the current fence and outcome table (hold it briefly).
+    ///
+    /// # Errors
+    ///
+    /// When the lock is poisoned.
+    pub fn read_fence<T>(&self, f: impl FnOnce(&Fence) -> T) -> io::Result<T> {
+        Ok(f(&self.lock()?.fence))
+    }
+
+    /// A copy of the current state with the fence's epoch, taken together.
+    ///
+    /// # Errors
+    ///
+    /// When the lock is poisoned.
+    pub fn fsm_and_epoch(&self) -> io::Result<(Fsm, u64)> {
+        let state = self.lock()?;
+        Ok((state.fsm.clone(), state.fence.epoch()))
     }
 
     /// The log id of the last applied entry.
@@ -142,22 +185,19 @@ impl StateMachine {
     }
 }
 
-fn restore(bytes: &[u8]) -> io::Result<Fsm> {
-    let snapshot = Snapshot::decode(bytes).map_err(|e| invalid_data("a lease snapshot", e))?;
-    Ok(Fsm::restore(snapshot))
+fn restore(bytes: &[u8]) -> io::Result<(Fsm, Fence)> {
+    let body: Body = postcard::from_bytes(bytes).map_err(|e| invalid_data("a snapshot", e))?;
+    let snapshot = Snapshot::decode(&body.fsm).map_err(|e| invalid_data("a lease snapshot", e))?;
+    Ok((Fsm::restore(snapshot), body.fence))
 }
 
-/// Applies one batch entry; the same on every replica.
-fn apply_batch(fsm: &mut Fsm, entry: &BatchEntry) -> Response {
-    match Batch::decode(&entry.batch) {
-        Ok(batch) => Response::Applied(
-            fsm.apply_batch(&batch)
-                .into_iter()
-                .map(|r| r.map(|applied| applied.token).map_err(|e| e.to_string()))
-                .collect(),
-        ),
-        Err(e) => Response::Undecodable(e.to_string()),
-    }
+/// The replicated state's bytes ([`Body`]).
+fn encode(state: &State) -> io::Result<Vec<u8>> {
+    let body = Body {
+        fsm: state.fsm.snapshot().encode().map_err(io::Error::other)?,
+        fence: state.fence.clone(),
+    };
+    postcard::to_allocvec(&body).map_err(io::Error::other)
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
@@ -171,7 +211,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
                     last_log_id: state.last_applied,
                     last_membership: state.membership.clone(),
                 },
-                fsm: state.fsm.snapshot().encode().map_err(io::Error::other)?,
+                fsm: encode(&state)?,
             }
         };
         self.keep(stored.clone()).await?;
@@ -203,7 +243,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 state.last_applied = Some(entry.log_id);
                 match &entry.payload {
                     EntryPayload::Blank => Response::Nothing,
-                    EntryPayload::Normal(batch) => apply_batch(&mut state.fsm, batch),
+                    EntryPayload::Normal(entry) => {
+                        let State { fsm, fence, .. } = &mut *state;
+                        fence.apply(fsm, entry)
+                    }
                     EntryPayload::Membership(membership) => {
                         state.membership = StoredMembershipOf::<TypeConfig>::new(
                             Some(entry.log_id),
@@ -229,7 +272,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMetaOf<TypeConfig>,
         snapshot: Vec<u8>,
     ) -> Result<(), io::Error> {
-        let fsm = restore(&snapshot)?;
+        let (fsm, fence) = restore(&snapshot)?;
         let stored = StoredSnapshot {
             meta: meta.clone(),
             fsm: snapshot,
@@ -237,6 +280,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.keep(stored).await?;
         let mut state = self.lock()?;
         state.fsm = fsm;
+        state.fence = fence;
         state.last_applied = meta.last_log_id;
         state.membership = meta.last_membership.clone();
         Ok(())

@@ -28,6 +28,25 @@ pub struct BatchEntry {
     pub batch: Vec<u8>,
 }
 
+impl BatchEntry {
+    /// The fence a new leader commits first: an entry with an empty batch carrying its
+    /// epoch. Once applied, batches of earlier epochs are ignored (a real batch is never
+    /// empty: it holds at least its header).
+    #[must_use]
+    pub fn fence(epoch: u64) -> BatchEntry {
+        BatchEntry {
+            epoch,
+            batch: Vec::new(),
+        }
+    }
+
+    /// Whether this entry is a fence ([`BatchEntry::fence`]).
+    #[must_use]
+    pub fn is_fence(&self) -> bool {
+        self.batch.is_empty()
+    }
+}
+
 impl fmt::Display for BatchEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -54,4 +73,10 @@ pub enum Response {
     /// The batch's bytes did not decode; nothing was applied (every replica decides the
     /// same).
     Undecodable(String),
+    /// A fence ([`BatchEntry::fence`]): the epoch fenced off everything before it (the
+    /// highest fence so far, which may be a later one than this entry's).
+    Fenced(u64),
+    /// The batch's epoch is below the highest fence applied before it: ignored, nothing
+    /// applied (every replica decides the same).
+    Ignored,
 }

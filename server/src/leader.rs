@@ -1,0 +1,422 @@
+//! The leader task: the core [`Engine`] in replicated mode over the Raft log, for one
+//! epoch of one node.
+//!
+//! 1. **Fence.** It commits [`BatchEntry::fence`] for its epoch (retrying while the
+//!    just-elected leader's lease is not yet established), then starts an engine from
+//!    the state machine's committed state (`Engine::with_state`): the log time goes on
+//!    from the committed global time, so leases never lose time.
+//! 2. **Serve.** Requests go to the engine; after every input it drains
+//!    [`Engine::poll_output`] until [`Output::Timeout`]. Each [`Output::Append`] is
+//!    proposed in order with the leader's committed id (a write under another leader is
+//!    refused, never appended), several in flight as the engine's `max_in_flight`
+//!    allows. Applied → `handle_committed`; refused before proposing, ignored or
+//!    undecodable → `handle_abandoned`; discarded or unanswered → fate unknown.
+//! 3. **Deposed.** Once leadership is lost (the metrics show another term or state, or
+//!    a write is refused or its fate unknown) it stops taking requests; requests still
+//!    in its channel are told [`RequestError::NotLeader`], batches the engine still cuts
+//!    are abandoned at once (never proposed). Batches of unknown fate wait until a fence
+//!    of a later epoch is applied locally: by then every batch of this epoch is decided,
+//!    and the outcome table says which applied (`handle_committed`) and which did not
+//!    (`handle_abandoned`). When nothing is in flight, queued requests are shed and the
+//!    task ends.
+
+use crate::fence::BatchOutcome;
+use crate::state_machine::StateMachine;
+use crate::types::{BatchEntry, Raft, Response, TypeConfig};
+use leasehold::{Append, Engine, Op, Outcome, Output, Ticket, Time};
+use openraft::ServerState;
+use openraft::async_runtime::WatchReceiver;
+use openraft::errors::{ClientWriteError, ForwardReason};
+use openraft::impls::ProgressResponder;
+use openraft::raft::ClientWriteResult;
+use openraft::type_config::alias::CommittedLeaderIdOf;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// The longest the task sleeps before looking at leadership and the fence again.
+const POLL: Duration = Duration::from_millis(10);
+
+/// A request for the leader's engine.
+#[derive(Debug)]
+pub(crate) struct Submit {
+    /// The operation.
+    pub(crate) op: Op,
+    /// Where its answer goes.
+    pub(crate) reply: oneshot::Sender<Result<Outcome, RequestError>>,
+}
+
+/// What became of one proposed batch, as far as its write tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// Committed and applied.
+    Applied,
+    /// Committed but not applied (ignored under a fence, or undecodable).
+    NotApplied,
+    /// Refused before it was appended.
+    NotProposed,
+    /// Appended, then discarded or left unanswered: it may or may not commit.
+    Unknown,
+}
+
+fn classify(result: Result<ClientWriteResult<TypeConfig>, impl Sized>) -> Written {
+    match result {
+        Ok(Ok(written)) => match written.data {
+            Response::Applied(_) => Written::Applied,
+            _ => Written::NotApplied,
+        },
+        Ok(Err(ClientWriteError::ForwardToLeader(_))) => Written::NotProposed,
+        Ok(Err(_)) | Err(_) => Written::Unknown,
+    }
+}
+
+/// One leader task.
+pub(crate) struct Task {
+    epoch: u64,
+    raft: Raft,
+    sm: StateMachine,
+    shared: Arc<Shared>,
+    config: leasehold::Config,
+    base: Instant,
+}
+
+/// The serving state of a task.
+struct Serving {
+    engine: Engine,
+    leader_id: CommittedLeaderIdOf<TypeConfig>,
+    tickets: HashMap<Ticket, oneshot::Sender<Result<Outcome, RequestError>>>,
+    /// Batches proposed whose write has not told their fate.
+    in_flight: BTreeSet<u64>,
+    done_tx: mpsc::UnboundedSender<(u64, Written)>,
+    deposed: bool,
+}
+
+impl Task {
+    pub(crate) fn new(
+        epoch: u64,
+        raft: Raft,
+        sm: StateMachine,
+        shared: Arc<Shared>,
+        config: leasehold::Config,
+    ) -> Task {
+        Task {
+            epoch,
+            raft,
+            sm,
+            shared,
+            config,
+            base: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> Time {
+        Time::from_millis(u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Whether this node still leads with this task's epoch.
+    fn leads(&self) -> bool {
+        let m = self.raft.metrics().borrow_watched().clone();
+        m.state == ServerState::Leader
+            && m.current_leader == Some(m.id)
+            && crate::fence::epoch_of(m.current_term, u16::try_from(m.id).unwrap_or(u16::MAX))
+                == self.epoch
+    }
+
+    /// Runs the task; returns the number of the next batch it would have cut.
+    pub(crate) async fn run(self, next_seq: u64) -> u64 {
+        let Some(leader_id) = self.fence().await else {
+            return next_seq;
+        };
+        let Ok((fsm, fenced)) = self.sm.fsm_and_epoch() else {
+            return next_seq;
+        };
+        if fenced != self.epoch {
+            return next_seq;
+        }
+        let Ok(engine) = Engine::with_state(self.config.clone(), fsm, next_seq, self.now()) else {
+            return next_seq;
+        };
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let mut serving = Serving {
+            engine,
+            leader_id,
+            tickets: HashMap::new(),
+            in_flight: BTreeSet::new(),
+            done_tx,
+            deposed: false,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.shared.serve(self.epoch, tx);
+        self.serve(&mut serving, rx, done_rx).await;
+        self.shared.unserve(self.epoch);
+        serving.engine.next_seq()
+    }
+
+    /// Commits this epoch's fence; the leader id to write under, or `None` when the node
+    /// no longer leads this epoch.
+    async fn fence(&self) -> Option<CommittedLeaderIdOf<TypeConfig>> {
+        let leader_id = self.raft.as_leader().ok()?.to_committed_leader_id();
+        loop {
+            if self.shared.stopped() || !self.leads() {
+                return None;
+            }
+            let (responder, rx) = ProgressResponder::complete_only();
+            self.raft
+                .write(BatchEntry::fence(self.epoch))
+                .with_leader(leader_id)
+                .responder(responder)
+                .await
+                .ok()?;
+            match rx.await {
+                Ok(Ok(_)) => return Some(leader_id),
+                Ok(Err(ClientWriteError::ForwardToLeader(f)))
+                    if f.reason == ForwardReason::LeaseExpired =>
+                {
+                    tokio::time::sleep(POLL).await;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    async fn serve(
+        &self,
+        s: &mut Serving,
+        mut rx: mpsc::UnboundedReceiver<Submit>,
+        mut done_rx: mpsc::UnboundedReceiver<(u64, Written)>,
+    ) {
+        let mut wake = self.drain(s).await;
+        loop {
+            let sleep =
+                (self.base + Duration::from_millis(wake.as_millis())).min(Instant::now() + POLL);
+            tokio::select! {
+                submit = rx.recv(), if !s.deposed => {
+                    if let Some(Submit { op, reply }) = submit {
+                        let ticket = s.engine.handle_request(self.now(), op);
+                        s.tickets.insert(ticket, reply);
+                    }
+                }
+                Some((seq, written)) = done_rx.recv() => self.settle(s, seq, written),
+                () = tokio::time::sleep_until(sleep.into()) => s.engine.handle_timeout(self.now()),
+            }
+            if self.shared.stopped() {
+                // Unanswered requests learn that their fate is unknown.
+                for (_, reply) in s.tickets.drain() {
+                    let _ = reply.send(Err(RequestError::Stopped));
+                }
+                return;
+            }
+            if !s.deposed && !self.leads() {
+                s.deposed = true;
+            }
+            if s.deposed {
+                self.shared.unserve(self.epoch);
+                rx.close();
+                while let Ok(Submit { reply, .. }) = rx.try_recv() {
+                    let _ = reply.send(Err(RequestError::NotLeader { leader: None }));
+                }
+                self.resolve_from_table(s);
+            }
+            wake = self.drain(s).await;
+            if s.deposed && s.in_flight.is_empty() && s.engine.in_flight() == 0 {
+                s.engine.shutdown(self.now());
+                self.drain(s).await;
+                return;
+            }
+        }
+    }
+
+    /// Drains the engine's outputs: answers go to their callers, batches are proposed
+    /// (or abandoned once deposed). Returns when the engine wants its next timeout.
+    async fn drain(&self, s: &mut Serving) -> Time {
+        loop {
+            let mut appends = Vec::new();
+            let wake = loop {
+                match s.engine.poll_output() {
+                    Output::Append(append) => appends.push(append),
+                    Output::Answer(answer) => {
+                        let reply = s.tickets.remove(&answer.ticket);
+                        debug_assert!(reply.is_some(), "{:?} answered twice", answer.ticket);
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Ok(answer.outcome));
+                        }
+                    }
+                    Output::Event(_) | Output::Settled(_) => {}
+                    Output::Timeout(at) => break at,
+                }
+            };
+            if appends.is_empty() {
+                return wake;
+            }
+            for append in appends {
+                self.propose(s, append).await;
+            }
+        }
+    }
+
+    /// Proposes one batch under this task's leader id, or abandons it once deposed.
+    async fn propose(&self, s: &mut Serving, append: Append) {
+        if s.deposed {
+            let _ = s.engine.handle_abandoned(self.now(), append.seq);
+            return;
+        }
+        let (responder, rx) = ProgressResponder::complete_only();
+        let entry = BatchEntry {
+            epoch: self.epoch,
+            batch: append.bytes,
+        };
+        let submitted = self
+            .raft
+            .write(entry)
+            .with_leader(s.leader_id)
+            .responder(responder)
+            .await;
+        s.in_flight.insert(append.seq);
+        if submitted.is_err() {
+            // The Raft core stopped: whether it took the entry is unknown.
+            s.deposed = true;
+            return;
+        }
+        let done = s.done_tx.clone();
+        let seq = append.seq;
+        tokio::spawn(async move {
+            let _ = done.send((seq, classify(rx.await)));
+        });
+    }
+
+    /// Settles batch `seq` as its write tells.
+    fn settle(&self, s: &mut Serving, seq: u64, written: Written) {
+        let now = self.now();
+        match written {
+            Written::Applied => {
+                s.in_flight.remove(&seq);
+                let _ = s.engine.handle_committed(now, seq);
+            }
+            Written::NotApplied | Written::NotProposed => {
+                s.in_flight.remove(&seq);
+                let _ = s.engine.handle_abandoned(now, seq);
+                s.deposed |= written == Written::NotProposed;
+            }
+            // Stays in flight until the table decides it.
+            Written::Unknown => s.deposed = true,
+        }
+    }
+
+    /// Once a later epoch's fence is applied here, settles every batch still in flight
+    /// from the outcome table.
+    fn resolve_from_table(&self, s: &mut Serving) {
+        if s.in_flight.is_empty() {
+            return;
+        }
+        let Ok(decided) = self.sm.read_fence(|fence| {
+            (fence.epoch() > self.epoch).then(|| {
+                s.in_flight
+                    .iter()
+                    .map(|seq| {
+                        let applied = matches!(
+                            fence.outcome(self.epoch, *seq),
+                            Some(BatchOutcome::Applied(_))
+                        );
+                        (*seq, applied)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        }) else {
+            return;
+        };
+        let now = self.now();
+        for (seq, applied) in decided.into_iter().flatten() {
+            s.in_flight.remove(&seq);
+            let _ = if applied {
+                s.engine.handle_committed(now, seq)
+            } else {
+                s.engine.handle_abandoned(now, seq)
+            };
+        }
+    }
+}
+
+/// Why a request got no [`Outcome`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// This node does not lead, or its leader task is not serving (yet, or any more):
+    /// the request was not submitted, so it did not apply. `leader` is the leader this
+    /// node knows of (possibly itself, while its leader task starts: retry shortly).
+    NotLeader {
+        /// The leader this node knows of.
+        leader: Option<u64>,
+    },
+    /// The node stopped while the request was submitted: its fate is unknown. Read the
+    /// lease state before acting.
+    Stopped,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::NotLeader { leader: Some(l) } => {
+                write!(f, "this node does not serve requests; node {l} leads")
+            }
+            RequestError::NotLeader { leader: None } => {
+                write!(f, "this node does not serve requests; no leader is known")
+            }
+            RequestError::Stopped => write!(f, "the node stopped; the request's fate is unknown"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// What the node's tasks share.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// The serving leader task: its epoch and request queue.
+    slot: Mutex<Option<(u64, mpsc::UnboundedSender<Submit>)>>,
+    /// Set when the node shuts down.
+    stopped: AtomicBool,
+}
+
+impl Shared {
+    fn with_slot<T>(
+        &self,
+        f: impl FnOnce(&mut Option<(u64, mpsc::UnboundedSender<Submit>)>) -> T,
+    ) -> T {
+        let mut slot = self
+            .slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut slot)
+    }
+
+    /// The leader task of `epoch` serves requests from `tx`.
+    pub(crate) fn serve(&self, epoch: u64, tx: mpsc::UnboundedSender<Submit>) {
+        self.with_slot(|s| *s = Some((epoch, tx)));
+    }
+
+    /// The leader task of `epoch` stops serving (if it still is the one serving).
+    pub(crate) fn unserve(&self, epoch: u64) {
+        self.with_slot(|s| {
+            if s.as_ref().is_some_and(|(e, _)| *e == epoch) {
+                *s = None;
+            }
+        });
+    }
+
+    /// Where requests go now, if a leader task serves.
+    pub(crate) fn sender(&self) -> Option<mpsc::UnboundedSender<Submit>> {
+        self.with_slot(|s| s.as_ref().map(|(_, tx)| tx.clone()))
+    }
+
+    /// The node shuts down: leader tasks stop serving.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    /// Whether the node shuts down.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+}
