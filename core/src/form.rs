@@ -97,15 +97,10 @@ impl<'de> Deserialize<'de> for Time {
     }
 }
 
-/// A count of milliseconds in a setting.
-#[derive(Clone, Copy)]
+/// A count of milliseconds in a setting (written as the number).
+#[derive(Clone, Copy, Serialize)]
+#[serde(transparent)]
 struct Ms(u64);
-
-impl Serialize for Ms {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.0)
-    }
-}
 
 impl<'de> Deserialize<'de> for Ms {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ms, D::Error> {
@@ -124,15 +119,10 @@ fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(Ms::from(*d).0)
 }
 
-/// A count in a setting: a whole number from 0 to 2^53 - 1.
-#[derive(Clone, Copy)]
+/// A count in a setting: a whole number from 0 to 2^53 - 1 (written as the number).
+#[derive(Clone, Copy, Serialize)]
+#[serde(transparent)]
 struct Count(u64);
-
-impl Serialize for Count {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.0)
-    }
-}
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
