@@ -31,6 +31,20 @@ pub struct Append {
     pub ops: usize,
 }
 
+/// Where one request of an in-flight batch was placed ([`Engine::placements`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The request.
+    pub ticket: Ticket,
+    /// The index in the batch's operations (counting a leading `set_time`) of the
+    /// operation that answers it.
+    pub op: u32,
+    /// For a claim that rode along on another holder's claim of the same lease: the
+    /// request's own claimant. Its answer is then not that operation's result but who
+    /// holds the lease after it (`held`, or `invalid` when the claimant does).
+    pub rival: Option<Arc<str>>,
+}
+
 /// What a settled batch carried and how long its requests waited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchReport {
@@ -246,6 +260,24 @@ impl Engine {
             m.lane_mut(lane).depth = self.queue.depth(lane);
         }
         m
+    }
+
+    /// Where each request of in-flight batch `seq` was placed, in operation order; `None`
+    /// when `seq` is not in flight. A replicated service records these with the batch so
+    /// that a caller who lost its connection can learn its request's fate from the log.
+    #[must_use]
+    pub fn placements(&self, seq: u64) -> Option<Vec<Placement>> {
+        let f = self.in_flight.iter().find(|f| f.seq == seq)?;
+        let skip = u32::from(f.timed);
+        let mut out = Vec::new();
+        for (i, (_, waiters)) in (skip..).zip(&f.entries) {
+            out.extend(waiters.iter().map(|w| Placement {
+                ticket: w.ticket,
+                op: i,
+                rival: w.rival.clone(),
+            }));
+        }
+        Some(out)
     }
 
     /// The sequence number the next batch will get.

@@ -145,7 +145,7 @@ pub mod tracker;
 pub use batch::Batch;
 pub use codec::{DecodeError, EncodeError, FORMAT_VERSION};
 pub use config::{Config, ConfigError};
-pub use engine::{Append, BatchReport, Engine, EngineError, Output};
+pub use engine::{Append, BatchReport, Engine, EngineError, Output, Placement};
 pub use error::{FieldError, LeaseError};
 pub use event::Event;
 pub use fsm::{Applied, Fsm, LeaseInfo};

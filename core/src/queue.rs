@@ -53,6 +53,11 @@ impl Waiters {
     pub fn first(&self) -> &Waiter {
         &self.first
     }
+
+    /// Every request, the first first.
+    pub fn iter(&self) -> impl Iterator<Item = &Waiter> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
 }
 
 impl IntoIterator for Waiters {

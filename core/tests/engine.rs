@@ -469,3 +469,31 @@ fn shutdown_answers_every_waiting_request() {
         "the in-flight one"
     );
 }
+
+#[test]
+fn placements_name_the_operation_that_answers_each_request() {
+    let mut e = replicated(Config::default());
+    let _ = drain(&mut e);
+    let a = e.handle_request(at(150), Op::claim(key("a"), "unit/0", MINUTE));
+    let rival = e.handle_request(at(150), Op::claim(key("a"), "unit/1", MINUTE));
+    let b = e.handle_request(at(150), Op::claim(key("b"), "unit/0", MINUTE));
+    let again = e.handle_request(at(150), Op::claim(key("b"), "unit/0", MINUTE));
+    e.handle_timeout(at(200));
+    let d = drain(&mut e);
+    let batch = &d.appends[0];
+    let seq = batch.seq;
+    let placed = e.placements(seq).expect("the batch is in flight");
+    let op_of = |t: Ticket| placed.iter().find(|p| p.ticket == t).unwrap();
+    // Each placement names an operation of the batch on the request's lease.
+    for (t, lease) in [(a, "a"), (rival, "a"), (b, "b"), (again, "b")] {
+        let op = &batch.ops[op_of(t).op as usize];
+        assert_eq!(op.key().unwrap(), &key(lease), "{t:?} placed on {op}");
+    }
+    assert_eq!(op_of(a).rival, None);
+    assert_eq!(op_of(rival).rival.as_deref(), Some("unit/1"));
+    assert_eq!(op_of(again).op, op_of(b).op, "a repeated claim shares its operation");
+    assert_eq!(placed.len(), 4);
+    e.handle_committed(at(210), seq).unwrap();
+    let _ = drain(&mut e);
+    assert_eq!(e.placements(seq), None, "a settled batch has no placements");
+}
