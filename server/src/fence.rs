@@ -9,8 +9,8 @@
 //!   leader reads it, once a later epoch's fence is applied, to learn what became of the
 //!   batches it had in flight. The oldest `(epoch, seq)` is evicted first.
 
-use crate::types::{BatchEntry, OpResult, Response};
-use leasehold::{Batch, Fsm};
+use crate::types::{BatchEntry, OpError, OpResult, Response};
+use leasehold::{Batch, Event, Fsm};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -59,35 +59,66 @@ impl Fence {
         self.outcomes.is_empty()
     }
 
-    /// Applies one entry to `fsm` under the fence; the same on every replica.
-    pub(crate) fn apply(&mut self, fsm: &mut Fsm, entry: &BatchEntry) -> Response {
+    /// Applies one entry to `fsm` under the fence; the same on every replica. Returns
+    /// the entry's response and, for an applied batch, what it did ([`Committed`]).
+    pub(crate) fn apply(
+        &mut self,
+        fsm: &mut Fsm,
+        entry: &BatchEntry,
+    ) -> (Response, Option<Committed>) {
         if entry.is_fence() {
             self.epoch = self.epoch.max(entry.epoch);
-            return Response::Fenced(self.epoch);
+            return (Response::Fenced(self.epoch), None);
         }
         let batch = match Batch::decode(&entry.batch) {
             Ok(batch) => batch,
-            Err(e) => return Response::Undecodable(e.to_string()),
+            Err(e) => return (Response::Undecodable(e.to_string()), None),
         };
-        let (outcome, response) = if entry.epoch < self.epoch {
-            (BatchOutcome::Ignored, Response::Ignored)
+        let seq = batch.seq;
+        let (outcome, response, committed) = if entry.epoch < self.epoch {
+            (BatchOutcome::Ignored, Response::Ignored, None)
         } else {
-            let results: Vec<OpResult> = fsm
-                .apply_batch(&batch)
-                .into_iter()
-                .map(|r| r.map(|applied| applied.token).map_err(|e| e.to_string()))
+            let mut events = Vec::new();
+            let results: Vec<OpResult> = batch
+                .ops
+                .iter()
+                .map(|op| {
+                    fsm.apply_into(op, &mut events)
+                        .map_err(|e| OpError::from(&e))
+                })
                 .collect();
+            let committed = Committed {
+                epoch: entry.epoch,
+                batch,
+                results: results.clone(),
+                events,
+            };
             (
                 BatchOutcome::Applied(results.clone()),
                 Response::Applied(results),
+                Some(committed),
             )
         };
-        self.outcomes.insert((entry.epoch, batch.seq), outcome);
+        self.outcomes.insert((entry.epoch, seq), outcome);
         while self.outcomes.len() > TABLE_CAPACITY {
             self.outcomes.pop_first();
         }
-        response
+        (response, committed)
     }
+}
+
+/// What one applied batch did, for watchers: its operations, their results and the
+/// events they caused.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The epoch of the leader that formed it.
+    pub epoch: u64,
+    /// The batch.
+    pub batch: Batch,
+    /// One result per operation.
+    pub results: Vec<OpResult>,
+    /// The events, in order.
+    pub events: Vec<Event>,
 }
 
 /// The epoch of the leader of `term` that is node `id`: `term << 16 | id`. Ordered as
@@ -110,6 +141,7 @@ mod tests {
         BatchEntry {
             epoch,
             batch: Batch::new(seq, ops).encode().unwrap(),
+            tags: Vec::new(),
         }
     }
 
@@ -117,15 +149,15 @@ mod tests {
     fn a_fence_ignores_earlier_epochs_and_the_table_records_both() {
         let (mut fence, mut fsm) = (Fence::default(), Fsm::new());
         assert!(matches!(
-            fence.apply(&mut fsm, &claim(1, 1, 1)),
+            fence.apply(&mut fsm, &claim(1, 1, 1)).0,
             Response::Applied(_)
         ));
         assert_eq!(
-            fence.apply(&mut fsm, &BatchEntry::fence(2)),
+            fence.apply(&mut fsm, &BatchEntry::fence(2)).0,
             Response::Fenced(2)
         );
         let before = fsm.snapshot().encode().unwrap();
-        assert_eq!(fence.apply(&mut fsm, &claim(1, 2, 2)), Response::Ignored);
+        assert_eq!(fence.apply(&mut fsm, &claim(1, 2, 2)).0, Response::Ignored);
         assert_eq!(
             fsm.snapshot().encode().unwrap(),
             before,
@@ -133,11 +165,11 @@ mod tests {
         );
         // A stale fence does not lower the epoch.
         assert_eq!(
-            fence.apply(&mut fsm, &BatchEntry::fence(1)),
+            fence.apply(&mut fsm, &BatchEntry::fence(1)).0,
             Response::Fenced(2)
         );
         assert!(matches!(
-            fence.apply(&mut fsm, &claim(2, 1, 3)),
+            fence.apply(&mut fsm, &claim(2, 1, 3)).0,
             Response::Applied(_)
         ));
         assert!(matches!(fence.outcome(1, 1), Some(BatchOutcome::Applied(r)) if r.len() == 1));

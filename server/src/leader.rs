@@ -21,8 +21,9 @@
 //!    task ends.
 
 use crate::fence::BatchOutcome;
+use crate::metrics::Stats;
 use crate::state_machine::StateMachine;
-use crate::types::{BatchEntry, Raft, Response, TypeConfig};
+use crate::types::{BatchEntry, Raft, Response, Tag, TypeConfig};
 use leasehold::{Append, Engine, Op, Outcome, Output, Ticket, Time};
 use openraft::ServerState;
 use openraft::async_runtime::WatchReceiver;
@@ -40,13 +41,36 @@ use tokio::sync::{mpsc, oneshot};
 /// The longest the task sleeps before looking at leadership and the fence again.
 const POLL: Duration = Duration::from_millis(10);
 
+/// A request that names itself: its client and its number there. Its batch records it
+/// ([`Tag`]), so its fate can be read from the log if its answer is lost.
+pub type Origin = (u64, u64);
+
+/// What the leader task is asked.
+#[derive(Debug)]
+pub(crate) enum Request {
+    /// Submit an operation.
+    Submit(Submit),
+    /// Tell (by answering) once none of these requests is waiting or in flight here any
+    /// more: each is then answered, and in the log or never to be.
+    Settle(Vec<Origin>, oneshot::Sender<()>),
+}
+
 /// A request for the leader's engine.
 #[derive(Debug)]
 pub(crate) struct Submit {
     /// The operation.
     pub(crate) op: Op,
+    /// The request's name, if it has one.
+    pub(crate) origin: Option<Origin>,
     /// Where its answer goes.
     pub(crate) reply: oneshot::Sender<Result<Outcome, RequestError>>,
+}
+
+/// A request in the engine, waiting for its answer.
+struct Waiting {
+    reply: oneshot::Sender<Result<Outcome, RequestError>>,
+    origin: Option<Origin>,
+    since: Instant,
 }
 
 /// What became of one proposed batch, as far as its write tells.
@@ -87,7 +111,11 @@ pub(crate) struct Task {
 struct Serving {
     engine: Engine,
     leader_id: CommittedLeaderIdOf<TypeConfig>,
-    tickets: HashMap<Ticket, oneshot::Sender<Result<Outcome, RequestError>>>,
+    tickets: HashMap<Ticket, Waiting>,
+    /// The named requests in the engine, by name.
+    origins: HashMap<Origin, Ticket>,
+    /// Callers waiting for named requests to settle.
+    settles: Vec<(Vec<Origin>, oneshot::Sender<()>)>,
     /// Batches proposed whose write has not told their fate.
     in_flight: BTreeSet<u64>,
     done_tx: mpsc::UnboundedSender<(u64, Written)>,
@@ -144,6 +172,8 @@ impl Task {
             engine,
             leader_id,
             tickets: HashMap::new(),
+            origins: HashMap::new(),
+            settles: Vec::new(),
             in_flight: BTreeSet::new(),
             done_tx,
             deposed: false,
@@ -185,7 +215,7 @@ impl Task {
     async fn serve(
         &self,
         s: &mut Serving,
-        mut rx: mpsc::UnboundedReceiver<Submit>,
+        mut rx: mpsc::UnboundedReceiver<Request>,
         mut done_rx: mpsc::UnboundedReceiver<(u64, Written)>,
     ) {
         let mut wake = self.drain(s).await;
@@ -193,19 +223,25 @@ impl Task {
             let sleep =
                 (self.base + Duration::from_millis(wake.as_millis())).min(Instant::now() + POLL);
             tokio::select! {
-                submit = rx.recv(), if !s.deposed => {
-                    if let Some(Submit { op, reply }) = submit {
+                request = rx.recv(), if !s.deposed => match request {
+                    Some(Request::Submit(Submit { op, origin, reply })) => {
                         let ticket = s.engine.handle_request(self.now(), op);
-                        s.tickets.insert(ticket, reply);
+                        if let Some(origin) = origin {
+                            s.origins.insert(origin, ticket);
+                        }
+                        let since = Instant::now();
+                        s.tickets.insert(ticket, Waiting { reply, origin, since });
                     }
-                }
+                    Some(Request::Settle(origins, reply)) => s.settles.push((origins, reply)),
+                    None => {}
+                },
                 Some((seq, written)) = done_rx.recv() => self.settle(s, seq, written),
                 () = tokio::time::sleep_until(sleep.into()) => s.engine.handle_timeout(self.now()),
             }
             if self.shared.stopped() {
                 // Unanswered requests learn that their fate is unknown.
-                for (_, reply) in s.tickets.drain() {
-                    let _ = reply.send(Err(RequestError::Stopped));
+                for (_, waiting) in s.tickets.drain() {
+                    let _ = waiting.reply.send(Err(RequestError::Stopped));
                 }
                 return;
             }
@@ -215,15 +251,23 @@ impl Task {
             if s.deposed {
                 self.shared.unserve(self.epoch);
                 rx.close();
-                while let Ok(Submit { reply, .. }) = rx.try_recv() {
-                    let _ = reply.send(Err(RequestError::NotLeader { leader: None }));
+                while let Ok(request) = rx.try_recv() {
+                    match request {
+                        Request::Submit(Submit { reply, .. }) => {
+                            let _ = reply.send(Err(RequestError::NotLeader { leader: None }));
+                        }
+                        // Answered below, once its requests settle.
+                        Request::Settle(origins, reply) => s.settles.push((origins, reply)),
+                    }
                 }
                 self.resolve_from_table(s);
             }
             wake = self.drain(s).await;
+            answer_settles(s);
             if s.deposed && s.in_flight.is_empty() && s.engine.in_flight() == 0 {
                 s.engine.shutdown(self.now());
                 self.drain(s).await;
+                answer_settles(s);
                 return;
             }
         }
@@ -238,16 +282,25 @@ impl Task {
                 match s.engine.poll_output() {
                     Output::Append(append) => appends.push(append),
                     Output::Answer(answer) => {
-                        let reply = s.tickets.remove(&answer.ticket);
-                        debug_assert!(reply.is_some(), "{:?} answered twice", answer.ticket);
-                        if let Some(reply) = reply {
-                            let _ = reply.send(Ok(answer.outcome));
+                        let waiting = s.tickets.remove(&answer.ticket);
+                        debug_assert!(waiting.is_some(), "{:?} answered twice", answer.ticket);
+                        if let Some(w) = waiting {
+                            self.shared
+                                .stats
+                                .answer(answer.outcome.name(), w.since.elapsed());
+                            if let Some(origin) = w.origin {
+                                s.origins.remove(&origin);
+                            }
+                            let _ = w.reply.send(Ok(answer.outcome));
                         }
                     }
                     Output::Event(_) | Output::Settled(_) => {}
                     Output::Timeout(at) => break at,
                 }
             };
+            self.shared
+                .stats
+                .set_depths(|lane| s.engine.queue_depth(lane));
             if appends.is_empty() {
                 return wake;
             }
@@ -264,9 +317,16 @@ impl Task {
             return;
         }
         let (responder, rx) = ProgressResponder::complete_only();
+        let tags = if s.origins.is_empty() {
+            Vec::new()
+        } else {
+            tags(s, append.seq)
+        };
+        self.shared.stats.batch(append.ops);
         let entry = BatchEntry {
             epoch: self.epoch,
             batch: append.bytes,
+            tags,
         };
         let submitted = self
             .raft
@@ -339,6 +399,36 @@ impl Task {
     }
 }
 
+/// Answers the callers whose named requests have all settled.
+fn answer_settles(s: &mut Serving) {
+    let mut i = 0;
+    while i < s.settles.len() {
+        if s.settles[i].0.iter().any(|o| s.origins.contains_key(o)) {
+            i += 1;
+        } else {
+            let (_, reply) = s.settles.swap_remove(i);
+            let _ = reply.send(());
+        }
+    }
+}
+
+/// The tags of batch `seq`'s named requests.
+fn tags(s: &Serving, seq: u64) -> Vec<Tag> {
+    let placements = s.engine.placements(seq).unwrap_or_default();
+    placements
+        .into_iter()
+        .filter_map(|p| {
+            let (client, request) = s.tickets.get(&p.ticket)?.origin?;
+            Some(Tag {
+                client,
+                request,
+                op: p.op,
+                rival: p.rival.map(|r| r.to_string()),
+            })
+        })
+        .collect()
+}
+
 /// Why a request got no [`Outcome`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestError {
@@ -349,9 +439,11 @@ pub enum RequestError {
         /// The leader this node knows of.
         leader: Option<u64>,
     },
-    /// The node stopped while the request was submitted: its fate is unknown. Read the
-    /// lease state before acting.
+    /// The node stopped while the request was submitted: its fate is unknown here. A
+    /// named request's fate can be found with [`crate::Node::resolve`].
     Stopped,
+    /// The fate of named requests could not be found (yet): why.
+    Unresolved(String),
 }
 
 impl fmt::Display for RequestError {
@@ -364,6 +456,7 @@ impl fmt::Display for RequestError {
                 write!(f, "this node does not serve requests; no leader is known")
             }
             RequestError::Stopped => write!(f, "the node stopped; the request's fate is unknown"),
+            RequestError::Unresolved(why) => write!(f, "cannot tell the request's fate: {why}"),
         }
     }
 }
@@ -374,15 +467,17 @@ impl std::error::Error for RequestError {}
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     /// The serving leader task: its epoch and request queue.
-    slot: Mutex<Option<(u64, mpsc::UnboundedSender<Submit>)>>,
+    slot: Mutex<Option<(u64, mpsc::UnboundedSender<Request>)>>,
     /// Set when the node shuts down.
     stopped: AtomicBool,
+    /// The node's metrics.
+    pub(crate) stats: Stats,
 }
 
 impl Shared {
     fn with_slot<T>(
         &self,
-        f: impl FnOnce(&mut Option<(u64, mpsc::UnboundedSender<Submit>)>) -> T,
+        f: impl FnOnce(&mut Option<(u64, mpsc::UnboundedSender<Request>)>) -> T,
     ) -> T {
         let mut slot = self
             .slot
@@ -392,7 +487,7 @@ impl Shared {
     }
 
     /// The leader task of `epoch` serves requests from `tx`.
-    pub(crate) fn serve(&self, epoch: u64, tx: mpsc::UnboundedSender<Submit>) {
+    pub(crate) fn serve(&self, epoch: u64, tx: mpsc::UnboundedSender<Request>) {
         self.with_slot(|s| *s = Some((epoch, tx)));
     }
 
@@ -406,8 +501,13 @@ impl Shared {
     }
 
     /// Where requests go now, if a leader task serves.
-    pub(crate) fn sender(&self) -> Option<mpsc::UnboundedSender<Submit>> {
+    pub(crate) fn sender(&self) -> Option<mpsc::UnboundedSender<Request>> {
         self.with_slot(|s| s.as_ref().map(|(_, tx)| tx.clone()))
+    }
+
+    /// The epoch of the serving leader task, if one serves.
+    pub(crate) fn serving_epoch(&self) -> Option<u64> {
+        self.with_slot(|s| s.as_ref().map(|(e, _)| *e))
     }
 
     /// The node shuts down: leader tasks stop serving.

@@ -7,21 +7,28 @@
 //! - [`state_machine`]: applies committed batches to the [`leasehold::Fsm`] and keeps its
 //!   snapshots.
 //! - [`fence`]: the epoch fence and the table of recent batch outcomes.
+//! - [`feed`]: committed batches for watchers, live and recent.
+//! - [`resolve`]: a named request's fate, read from the log.
+//! - [`metrics`]: the node's Prometheus metrics.
 //! - [`node`]: a node of the service: the Raft node and, while it leads, the engine.
 //! - [`testing`]: an in-process network for clusters in tests.
 
 #![deny(missing_docs)]
 
 mod durable_file;
+pub mod feed;
 pub mod fence;
 mod leader;
 pub mod log_store;
+pub mod metrics;
 pub mod node;
+pub mod resolve;
 pub mod state_machine;
 pub mod testing;
 pub mod types;
 
 pub use fence::{BatchOutcome, Fence};
+pub use leader::Origin;
 pub use log_store::LogStore;
 pub use node::{Node, RequestError};
 pub use state_machine::StateMachine;

@@ -106,6 +106,21 @@ impl LogStore {
         })
     }
 
+    /// The entries with Raft indexes in `from..to` that the log still holds, with the
+    /// first index it holds (above `from` when entries were purged).
+    ///
+    /// # Errors
+    ///
+    /// A read of the store failed or an entry did not decode.
+    pub async fn held_entries(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> io::Result<(u64, Vec<EntryOf<TypeConfig>>)> {
+        self.blocking(move |inner| Ok((inner.first_held(), inner.entries(from, to)?)))
+            .await
+    }
+
     fn lock(&self) -> io::Result<MutexGuard<'_, Inner>> {
         self.inner
             .lock()

@@ -10,7 +10,9 @@
 
 pub use crate::fence::epoch_of;
 pub use crate::leader::RequestError;
-use crate::leader::{self, Shared, Submit};
+use crate::leader::{self, Origin, Request, Shared, Submit};
+use crate::log_store::LogStore;
+use crate::metrics::Stats;
 use crate::state_machine::StateMachine;
 use crate::types::Raft;
 use leasehold::{Op, Outcome};
@@ -30,21 +32,27 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(10);
 pub struct Node {
     id: u64,
     raft: Raft,
+    log: LogStore,
     sm: StateMachine,
     shared: Arc<Shared>,
     supervisor: JoinHandle<()>,
 }
 
 impl Node {
-    /// Runs the service on `raft`, whose state machine is `sm` (the handle given to
-    /// [`Raft::new`]); its leader tasks run engines with `config`. Call inside a tokio
-    /// runtime.
+    /// Runs the service on `raft`, whose log and state machine are `log` and `sm` (the
+    /// handles given to [`Raft::new`]); its leader tasks run engines with `config`. Call
+    /// inside a tokio runtime.
     ///
     /// # Errors
     ///
     /// `InvalidInput` when the engine's config is invalid or the node id does not fit in
     /// 16 bits (see [`epoch_of`]).
-    pub fn new(raft: Raft, sm: StateMachine, config: leasehold::Config) -> io::Result<Node> {
+    pub fn new(
+        raft: Raft,
+        log: LogStore,
+        sm: StateMachine,
+        config: leasehold::Config,
+    ) -> io::Result<Node> {
         config
             .validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -67,6 +75,7 @@ impl Node {
         Ok(Node {
             id,
             raft,
+            log,
             sm,
             shared,
             supervisor,
@@ -91,6 +100,18 @@ impl Node {
         &self.sm
     }
 
+    /// The node's metrics.
+    #[must_use]
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// The epoch of this node's serving leader task, if it serves requests.
+    #[must_use]
+    pub fn serving_epoch(&self) -> Option<u64> {
+        self.shared.serving_epoch()
+    }
+
     /// Submits `op` to this node's engine (when it leads) and waits for its one
     /// definitive answer.
     ///
@@ -99,6 +120,20 @@ impl Node {
     /// [`RequestError::NotLeader`] when this node does not serve requests (the request
     /// did not apply); [`RequestError::Stopped`] when the node stopped meanwhile.
     pub async fn request(&self, op: Op) -> Result<Outcome, RequestError> {
+        self.request_named(op, None).await
+    }
+
+    /// [`Node::request`] for a request that names itself ([`Origin`]): its batch records
+    /// the name, so [`Node::resolve`] can find it if the answer is lost.
+    ///
+    /// # Errors
+    ///
+    /// As [`Node::request`].
+    pub async fn request_named(
+        &self,
+        op: Op,
+        origin: Option<Origin>,
+    ) -> Result<Outcome, RequestError> {
         let not_leader = || RequestError::NotLeader {
             leader: self.raft.metrics().borrow_watched().current_leader,
         };
@@ -106,7 +141,10 @@ impl Node {
             return Err(not_leader());
         };
         let (reply, answer) = oneshot::channel();
-        if tx.send(Submit { op, reply }).is_err() {
+        if tx
+            .send(Request::Submit(Submit { op, origin, reply }))
+            .is_err()
+        {
             return Err(not_leader());
         }
         match answer.await {
@@ -115,6 +153,77 @@ impl Node {
             Ok(Err(e)) => Err(e),
             Err(_) => Err(RequestError::Stopped),
         }
+    }
+
+    /// The definitive outcomes of named requests of `client` that were sent to the leader
+    /// of `epoch` and whose answers were lost; `from` is a log index at or before the
+    /// first batch that could hold them. Waits (up to `patience`) until every batch of
+    /// that epoch is decided here: a later epoch's fence is applied, or this node leads
+    /// `epoch` and has settled them. See [`crate::resolve`].
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::Unresolved`] when that did not happen in time, when the log was
+    /// purged past `from`, or when their batch left the outcome table.
+    pub async fn resolve(
+        &self,
+        client: u64,
+        requests: &[u64],
+        epoch: u64,
+        from: u64,
+        patience: Duration,
+    ) -> Result<Vec<(u64, Outcome)>, RequestError> {
+        let unresolved = |why: String| RequestError::Unresolved(why);
+        let give_up = tokio::time::Instant::now() + patience;
+        loop {
+            let fenced = self
+                .sm
+                .read_fence(|f| f.epoch())
+                .map_err(|e| unresolved(e.to_string()))?;
+            if fenced > epoch {
+                break;
+            }
+            if self.shared.serving_epoch() == Some(epoch)
+                && let Some(tx) = self.shared.sender()
+            {
+                let (reply, settled) = oneshot::channel();
+                let origins = crate::resolve::origins(client, requests);
+                if tx.send(Request::Settle(origins, reply)).is_ok()
+                    && tokio::time::timeout_at(give_up, settled).await == Ok(Ok(()))
+                {
+                    break;
+                }
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(unresolved(format!(
+                    "epoch {epoch} is not decided on node {} yet",
+                    self.id
+                )));
+            }
+            tokio::time::sleep(WATCH_INTERVAL).await;
+        }
+        let applied = self
+            .sm
+            .last_applied()
+            .map_err(|e| unresolved(e.to_string()))?
+            .map_or(0, |l| l.index);
+        let (first, entries) = self
+            .log
+            .held_entries(from, applied + 1)
+            .await
+            .map_err(|e| unresolved(e.to_string()))?;
+        if first > from {
+            return Err(unresolved(format!(
+                "the log of node {} starts at index {first}, after {from}",
+                self.id
+            )));
+        }
+        let found = self
+            .sm
+            .read_fence(|table| crate::resolve::find(&entries, table, epoch, client, requests))
+            .map_err(|e| unresolved(e.to_string()))?
+            .map_err(unresolved)?;
+        Ok(found.into_iter().collect())
     }
 
     /// Stops the leader tasks (their unanswered requests get [`RequestError::Stopped`])

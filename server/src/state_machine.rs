@@ -13,10 +13,11 @@
 //!   [`StateMachine::open`] starts after a restart.
 
 use crate::durable_file::{self, invalid_data};
+use crate::feed::{Feed, Item};
 use crate::fence::Fence;
 use crate::types::{Response, TypeConfig};
 use futures_util::{Stream, TryStreamExt};
-use leasehold::{Fsm, Snapshot};
+use leasehold::{Fsm, LeaseInfo, Snapshot, Time};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::type_config::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
 use openraft::{EntryPayload, OptionalSend};
@@ -24,6 +25,23 @@ use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+/// Where a watch starts ([`StateMachine::watch`]).
+#[derive(Debug)]
+pub enum WatchStart {
+    /// From the current state: the applied index, the log time and every lease.
+    State {
+        /// The applied log index.
+        index: u64,
+        /// The log time.
+        global_time: Time,
+        /// Every lease, its expiry in log time.
+        leases: Vec<LeaseInfo>,
+    },
+    /// From the requested index: the recent batches from there on.
+    Replay(Vec<Arc<Item>>),
+}
 
 /// The name of the snapshot's file in the node's directory.
 const SNAPSHOT_FILE: &str = "raft-state.snapshot";
@@ -45,6 +63,8 @@ struct State {
     membership: StoredMembershipOf<TypeConfig>,
     /// The newest snapshot, as stored.
     snapshot: Option<StoredSnapshot>,
+    /// Committed batches for watchers.
+    feed: Feed,
 }
 
 /// A snapshot as its file holds it.
@@ -85,6 +105,7 @@ impl StateMachine {
                     last_applied: stored.meta.last_log_id,
                     membership: stored.meta.last_membership.clone(),
                     snapshot: Some(stored),
+                    feed: Feed::default(),
                 }
             }
             None => State {
@@ -93,6 +114,7 @@ impl StateMachine {
                 last_applied: None,
                 membership: StoredMembershipOf::<TypeConfig>::default(),
                 snapshot: None,
+                feed: Feed::default(),
             },
         };
         Ok(StateMachine {
@@ -158,6 +180,58 @@ impl StateMachine {
     /// When the lock is poisoned.
     pub fn last_applied(&self) -> io::Result<Option<LogIdOf<TypeConfig>>> {
         Ok(self.lock()?.last_applied)
+    }
+
+    /// Starts watching committed batches from log index `from` (or from now, with the
+    /// current state, when `from` is `None` or older than the recent batches kept):
+    /// where the watch starts, and a receiver of every batch applied after it.
+    ///
+    /// # Errors
+    ///
+    /// When the lock is poisoned.
+    pub fn watch(
+        &self,
+        from: Option<u64>,
+    ) -> io::Result<(WatchStart, broadcast::Receiver<Arc<Item>>)> {
+        let state = self.lock()?;
+        let applied = state.last_applied.map_or(0, |l| l.index);
+        let start = match from.and_then(|f| state.feed.since(f, applied)) {
+            Some(items) => WatchStart::Replay(items),
+            None => WatchStart::State {
+                index: applied,
+                global_time: state.fsm.global_time(),
+                leases: state.fsm.leases(state.fsm.global_time()),
+            },
+        };
+        Ok((start, state.feed.subscribe()))
+    }
+
+    /// The applied log index, the log time and the leases (in log time) of
+    /// `namespace`/`model` (either may be left out), read together.
+    ///
+    /// # Errors
+    ///
+    /// When the lock is poisoned.
+    pub fn leases(
+        &self,
+        namespace: Option<&str>,
+        model: Option<&str>,
+    ) -> io::Result<(u64, Time, Vec<LeaseInfo>)> {
+        let state = self.lock()?;
+        let g = state.fsm.global_time();
+        let leases = match (namespace, model) {
+            (Some(ns), Some(m)) => state.fsm.group(ns, m, g),
+            _ => state
+                .fsm
+                .leases(g)
+                .into_iter()
+                .filter(|l| {
+                    namespace.is_none_or(|ns| *l.key.namespace == *ns)
+                        && model.is_none_or(|m| *l.key.model == *m)
+                })
+                .collect(),
+        };
+        Ok((state.last_applied.map_or(0, |l| l.index), g, leases))
     }
 
     fn lock(&self) -> io::Result<MutexGuard<'_, State>> {
@@ -243,9 +317,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 state.last_applied = Some(entry.log_id);
                 match &entry.payload {
                     EntryPayload::Blank => Response::Nothing,
-                    EntryPayload::Normal(entry) => {
-                        let State { fsm, fence, .. } = &mut *state;
-                        fence.apply(fsm, entry)
+                    EntryPayload::Normal(normal) => {
+                        let State {
+                            fsm, fence, feed, ..
+                        } = &mut *state;
+                        let (response, committed) = fence.apply(fsm, normal);
+                        if let Some(committed) = committed {
+                            feed.publish(Item {
+                                index: entry.log_id.index,
+                                committed,
+                            });
+                        }
+                        response
                     }
                     EntryPayload::Membership(membership) => {
                         state.membership = StoredMembershipOf::<TypeConfig>::new(
@@ -281,6 +364,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut state = self.lock()?;
         state.fsm = fsm;
         state.fence = fence;
+        // Watchers cannot follow a jump: their feed closes, and they start again.
+        state.feed = Feed::default();
         state.last_applied = meta.last_log_id;
         state.membership = meta.last_membership.clone();
         Ok(())

@@ -4,7 +4,7 @@
 
 use leasehold::{Batch, Key, Op, Time};
 use leasehold_server::testing::Router;
-use leasehold_server::{BatchEntry, LogStore, Raft, Response, StateMachine};
+use leasehold_server::{BatchEntry, LogStore, OpResult, Raft, Response, StateMachine};
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ClientWriteError, ForwardReason, RaftError};
 use openraft::{BasicNode, Config, SnapshotPolicy};
@@ -50,13 +50,14 @@ fn claim(epoch: u64, seq: u64, n: u64, holder: &str) -> BatchEntry {
     BatchEntry {
         epoch,
         batch: Batch::new(seq, ops).encode().unwrap(),
+        tags: Vec::new(),
     }
 }
 
 /// Writes `entry` through `leader`; returns the per-operation results and the log index.
 /// A leader refuses writes (`ForwardToLeader`, the entry not proposed) until its lease
 /// holds, which a just-elected one may not yet: that is retried.
-async fn write(leader: &Raft, entry: BatchEntry) -> (Vec<Result<Option<u64>, String>>, u64) {
+async fn write(leader: &Raft, entry: BatchEntry) -> (Vec<OpResult>, u64) {
     let give_up = Instant::now() + PATIENCE;
     let written = loop {
         match leader.client_write(entry.clone()).await {

@@ -45,11 +45,17 @@ async fn cluster() -> Cluster {
         let dir = TempDir::new().unwrap();
         let log = LogStore::open(dir.path()).unwrap();
         let sm = StateMachine::open(dir.path()).unwrap();
-        let raft = Raft::new(id, Arc::clone(&config), router.network(id), log, sm.clone())
-            .await
-            .unwrap();
+        let raft = Raft::new(
+            id,
+            Arc::clone(&config),
+            router.network(id),
+            log.clone(),
+            sm.clone(),
+        )
+        .await
+        .unwrap();
         router.add(id, raft.clone());
-        nodes.push(Node::new(raft, sm, engine.clone()).unwrap());
+        nodes.push(Node::new(raft, log.clone(), sm, engine.clone()).unwrap());
         dirs.push(dir);
     }
     let members: BTreeMap<u64, BasicNode> = (1..=3)
@@ -293,7 +299,7 @@ async fn a_failover_answers_every_request_once_and_never_with_a_guess() {
         let name = match &s.answer {
             Ok(outcome) => outcome.name(),
             Err(RequestError::NotLeader { .. }) => "not-leader",
-            Err(RequestError::Stopped) => "stopped",
+            Err(RequestError::Stopped | RequestError::Unresolved(_)) => "stopped",
         };
         *counts.entry(name).or_insert(0) += 1;
         let now = held(&state, s.n);
@@ -313,7 +319,9 @@ async fn a_failover_answers_every_request_once_and_never_with_a_guess() {
                     s.answer
                 );
             }
-            Err(RequestError::Stopped) => panic!("claim {}: the node stopped", s.n),
+            Err(e @ (RequestError::Stopped | RequestError::Unresolved(_))) => {
+                panic!("claim {}: {e}", s.n)
+            }
         }
     }
     eprintln!("answers: {counts:?}");

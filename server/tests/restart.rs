@@ -24,7 +24,11 @@ fn batch_entry(term: u64, index: u64, holder: &str) -> EntryOf<TypeConfig> {
     let batch = Batch::new(index, vec![op]).encode().unwrap();
     EntryOf::<TypeConfig>::new_normal(
         log_id::<TypeConfig>(term, 1, index),
-        BatchEntry { epoch: term, batch },
+        BatchEntry {
+            epoch: term,
+            batch,
+            tags: Vec::new(),
+        },
     )
 }
 
