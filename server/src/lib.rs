@@ -11,6 +11,7 @@
 //! - [`resolve`]: a named request's fate, read from the log.
 //! - [`metrics`]: the node's Prometheus metrics.
 //! - [`node`]: a node of the service: the Raft node and, while it leads, the engine.
+//! - [`wire`]: the shapes of the interfaces and the binary stream's frames.
 //! - [`testing`]: an in-process network for clusters in tests.
 
 #![deny(missing_docs)]
@@ -26,6 +27,7 @@ pub mod resolve;
 pub mod state_machine;
 pub mod testing;
 pub mod types;
+pub mod wire;
 
 pub use fence::{BatchOutcome, Fence};
 pub use leader::Origin;

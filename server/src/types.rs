@@ -131,7 +131,7 @@ impl OpError {
 }
 
 /// A field name of an operation as a `'static` string (`op` for an unknown one).
-fn static_field(name: &str) -> &'static str {
+pub(crate) fn static_field(name: &str) -> &'static str {
     const FIELDS: [&str; 10] = [
         "namespace",
         "model",
