@@ -12,10 +12,12 @@
 //! - [`metrics`]: the node's Prometheus metrics.
 //! - [`node`]: a node of the service: the Raft node and, while it leads, the engine.
 //! - [`wire`]: the shapes of the interfaces and the binary stream's frames.
+//! - [`client`]: the Rust client (the binary stream, watch, and the tracker over the network).
 //! - [`testing`]: an in-process network for clusters in tests.
 
 #![deny(missing_docs)]
 
+pub mod client;
 mod durable_file;
 pub mod feed;
 pub mod fence;
