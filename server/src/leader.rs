@@ -500,9 +500,9 @@ impl Shared {
         });
     }
 
-    /// Where requests go now, if a leader task serves.
-    pub(crate) fn sender(&self) -> Option<mpsc::UnboundedSender<Request>> {
-        self.with_slot(|s| s.as_ref().map(|(_, tx)| tx.clone()))
+    /// The serving leader task's epoch and where its requests go, read together.
+    pub(crate) fn serving(&self) -> Option<(u64, mpsc::UnboundedSender<Request>)> {
+        self.with_slot(|s| s.clone())
     }
 
     /// The epoch of the serving leader task, if one serves.

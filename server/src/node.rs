@@ -120,11 +120,13 @@ impl Node {
     /// [`RequestError::NotLeader`] when this node does not serve requests (the request
     /// did not apply); [`RequestError::Stopped`] when the node stopped meanwhile.
     pub async fn request(&self, op: Op) -> Result<Outcome, RequestError> {
-        self.request_named(op, None).await
+        self.request_named(op, None, None).await
     }
 
-    /// [`Node::request`] for a request that names itself ([`Origin`]): its batch records
-    /// the name, so [`Node::resolve`] can find it if the answer is lost.
+    /// [`Node::request`] for a request that names itself ([`Origin`]) and is meant for
+    /// the leader task of `epoch`: its batch records the name, so [`Node::resolve`] can
+    /// find it if the answer is lost. Refused (not submitted) when this node serves
+    /// another epoch.
     ///
     /// # Errors
     ///
@@ -133,13 +135,22 @@ impl Node {
         &self,
         op: Op,
         origin: Option<Origin>,
+        epoch: Option<u64>,
     ) -> Result<Outcome, RequestError> {
+        if epoch.is_some() && self.shared.serving_epoch() != epoch {
+            return Err(RequestError::NotLeader {
+                leader: self.raft.metrics().borrow_watched().current_leader,
+            });
+        }
         let not_leader = || RequestError::NotLeader {
             leader: self.raft.metrics().borrow_watched().current_leader,
         };
-        let Some(tx) = self.shared.sender() else {
+        let Some((serving, tx)) = self.shared.serving() else {
             return Err(not_leader());
         };
+        if epoch.is_some_and(|e| e != serving) {
+            return Err(not_leader());
+        }
         let (reply, answer) = oneshot::channel();
         if tx
             .send(Request::Submit(Submit { op, origin, reply }))
@@ -183,8 +194,8 @@ impl Node {
             if fenced > epoch {
                 break;
             }
-            if self.shared.serving_epoch() == Some(epoch)
-                && let Some(tx) = self.shared.sender()
+            if let Some((serving, tx)) = self.shared.serving()
+                && serving == epoch
             {
                 let (reply, settled) = oneshot::channel();
                 let origins = crate::resolve::origins(client, requests);

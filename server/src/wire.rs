@@ -23,8 +23,9 @@ use crate::types::OpResult;
 use leasehold::{FieldError, LeaseInfo, Outcome};
 use serde::{Deserialize, Serialize};
 
-/// The largest message the stream takes or sends (a full batch of operations fits).
-pub const MAX_FRAME_BYTES: usize = 4 << 20;
+/// The largest message the stream takes or sends: a frame of operations is at most one
+/// encoded batch ([`leasehold::limits::MAX_BATCH_BYTES`]).
+pub const MAX_FRAME_BYTES: usize = leasehold::limits::MAX_BATCH_BYTES + 4096;
 
 /// One lease, as the HTTP API, the watch and the stream give it. `expiresMs` is in log
 /// time (compare with `globalTimeMs`).

@@ -17,8 +17,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// The most requests packed into one frame.
-const MAX_OPS_PER_FRAME: usize = 8192;
+/// The most requests packed into one frame (with the longest names allowed, their batch
+/// still fits in one frame).
+const MAX_OPS_PER_FRAME: usize = 4096;
 
 /// How long one node may take to resolve lost requests before the next is asked.
 const RESOLVE_ATTEMPT: Duration = Duration::from_secs(5);
@@ -79,8 +80,8 @@ pub(crate) async fn open(
         request.headers_mut().insert("authorization", value);
     }
     let config = WebSocketConfig::default()
-        .max_message_size(Some(wire::MAX_FRAME_BYTES * 2))
-        .max_frame_size(Some(wire::MAX_FRAME_BYTES * 2));
+        .max_message_size(Some(wire::MAX_FRAME_BYTES))
+        .max_frame_size(Some(wire::MAX_FRAME_BYTES));
     let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     match tokio::time::timeout(endpoint.connect_timeout, connect).await {
         Ok(Ok((socket, _))) => Ok(socket),

@@ -1,0 +1,145 @@
+//! `GET /v1/watch[?from=INDEX]`: committed batches as JSON text messages, read from this
+//! node's state machine (any node serves it; it is not a linearizable read).
+//!
+//! The first message is `{kind: "snapshot", index, globalTimeMs, leases}`, then one
+//! `{kind: "batch", index, seq, epoch, ops, results, events}` per committed batch. With
+//! `from`, the batches from that log index are sent first, without a snapshot, when the
+//! node still keeps them ([`crate::feed::RECENT_OPS`]); otherwise it starts with a
+//! snapshot. A watcher that falls more than [`crate::feed::LIVE_CAPACITY`] batches behind
+//! is closed with a reason naming the index to resume from.
+
+use super::{App, too_many_sockets};
+use crate::feed::Item;
+use crate::state_machine::WatchStart;
+use crate::wire::Lease;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use leasehold::Outcome;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use tokio::sync::broadcast::error::RecvError;
+
+/// The query of `GET /v1/watch`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WatchQuery {
+    from: Option<u64>,
+    /// A browser's bearer token (checked by the router).
+    #[serde(rename = "token")]
+    _token: Option<String>,
+}
+
+/// `GET /v1/watch`.
+pub(crate) async fn upgrade(
+    State(app): State<App>,
+    Query(q): Query<WatchQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(permit) = app.socket_permit() else {
+        return too_many_sockets();
+    };
+    ws.on_upgrade(move |socket| async move {
+        watch(&app, socket, q.from).await;
+        drop(permit);
+    })
+}
+
+/// The message of one committed batch.
+pub(crate) fn batch_message(item: &Item) -> Value {
+    let c = &item.committed;
+    let results: Vec<Value> = c
+        .results
+        .iter()
+        .map(|r| {
+            let outcome = Outcome::Applied(r.clone().map_err(|e| e.to_lease_error()));
+            serde_json::to_value(&outcome).unwrap_or(Value::Null)
+        })
+        .collect();
+    json!({
+        "kind": "batch",
+        "index": item.index,
+        "seq": c.batch.seq,
+        "epoch": c.epoch,
+        "ops": c.batch.ops,
+        "results": results,
+        "events": c.events,
+    })
+}
+
+async fn send(socket: &mut WebSocket, message: &Value) -> bool {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .is_ok()
+}
+
+async fn close(socket: &mut WebSocket, reason: String) {
+    let frame = CloseFrame {
+        code: 1013,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+async fn watch(app: &App, mut socket: WebSocket, from: Option<u64>) {
+    let (start, mut live) = match app.service.node().state_machine().watch(from) {
+        Ok(started) => started,
+        Err(e) => return close(&mut socket, e.to_string()).await,
+    };
+    let mut next = match start {
+        WatchStart::State {
+            index,
+            global_time,
+            leases,
+        } => {
+            let leases: Vec<Lease> = leases.iter().map(Lease::from).collect();
+            let message = json!({
+                "kind": "snapshot",
+                "index": index,
+                "globalTimeMs": global_time.as_millis(),
+                "leases": leases,
+            });
+            if !send(&mut socket, &message).await {
+                return;
+            }
+            index + 1
+        }
+        WatchStart::Replay(items) => {
+            let mut next = from.unwrap_or(0);
+            for item in items {
+                if !send(&mut socket, &batch_message(&item)).await {
+                    return;
+                }
+                next = item.index + 1;
+            }
+            next
+        }
+    };
+    loop {
+        tokio::select! {
+            item = live.recv() => match item {
+                Ok(item) => {
+                    if item.index < next {
+                        continue;
+                    }
+                    if !send(&mut socket, &batch_message(&item)).await {
+                        return;
+                    }
+                    next = item.index + 1;
+                }
+                Err(RecvError::Lagged(_)) => {
+                    return close(&mut socket, format!("fell behind; resume from={next}")).await;
+                }
+                Err(RecvError::Closed) => {
+                    return close(&mut socket, format!("the state was replaced; resume from={next}")).await;
+                }
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
