@@ -11,6 +11,7 @@
 //! - [`resolve`]: a named request's fate, read from the log.
 //! - [`metrics`]: the node's Prometheus metrics.
 //! - [`node`]: a node of the service: the Raft node and, while it leads, the engine.
+//! - [`network`]: the Raft RPCs between nodes, over one WebSocket per pair of nodes.
 //! - [`wire`]: the shapes of the interfaces and the binary stream's frames.
 //! - [`client`]: the Rust client (the binary stream, watch, and the tracker over the network).
 //! - [`testing`]: an in-process network for clusters in tests.
@@ -24,6 +25,7 @@ pub mod fence;
 mod leader;
 pub mod log_store;
 pub mod metrics;
+pub mod network;
 pub mod node;
 pub mod resolve;
 pub mod state_machine;
