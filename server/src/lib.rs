@@ -10,15 +10,20 @@
 //! - [`feed`]: committed batches for watchers, live and recent.
 //! - [`resolve`]: a named request's fate, read from the log.
 //! - [`metrics`]: the node's Prometheus metrics.
+//! - [`service`]: what every interface of a node calls: forwarding, reads, membership.
 //! - [`node`]: a node of the service: the Raft node and, while it leads, the engine.
 //! - [`network`]: the Raft RPCs between nodes, over one WebSocket per pair of nodes.
 //! - [`wire`]: the shapes of the interfaces and the binary stream's frames.
+//! - [`api`]: the HTTP interfaces of a node (JSON, stream, watch, metrics, Raft).
 //! - [`client`]: the Rust client (the binary stream, watch, and the tracker over the network).
+//! - [`daemon`]: running one node (what `leaseholdd` does).
 //! - [`testing`]: an in-process network for clusters in tests.
 
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod client;
+pub mod daemon;
 mod durable_file;
 pub mod feed;
 pub mod fence;
@@ -28,6 +33,7 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod resolve;
+pub mod service;
 pub mod state_machine;
 pub mod testing;
 pub mod types;
