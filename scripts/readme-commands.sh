@@ -15,11 +15,15 @@ source scripts/tools.sh
 
 tmp="$(mktemp -d)"
 server=""
+nodes=()
 cleanup() {
   if [ -n "$server" ]; then
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
   fi
+  for pid in "${nodes[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+  done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -42,6 +46,39 @@ step "README: cargo run -p leasehold --features driver --example embed"
 cargo build -p leasehold --features driver --example embed
 # It finishes by itself in a few seconds; a hang is a failure.
 timeout 60 cargo run -p leasehold --features driver --example embed
+
+step "README: Run a cluster (three leaseholdd, leaseholdctl against a follower)"
+cargo build --release -p leasehold-server --bins
+for i in 1 2 3; do
+  peers=$(for j in 1 2 3; do [ $j != $i ] && printf -- '--peer %s=127.0.0.1:740%s ' $j $j; done)
+  # shellcheck disable=SC2086 # the peers are separate words
+  target/release/leaseholdd --id $i --listen 127.0.0.1:740$i --data "$tmp/data/$i" $peers \
+    >"$tmp/node-$i.out" 2>"$tmp/node-$i.err" &
+  nodes+=($!)
+done
+ctl() { target/release/leaseholdctl --endpoint http://127.0.0.1:7402 "$@"; }
+claimed=""
+for _ in $(seq 100); do # until the cluster has a leader and serves
+  if claimed="$(ctl claim app model-1 mysql mysql/0 --duration 60s 2>&1)"; then
+    break
+  fi
+  sleep 0.1
+done
+echo "$claimed"
+if ! grep -q '^ok' <<<"$claimed"; then
+  cat "$tmp"/node-*.err >&2
+  echo "readme-commands: the cluster did not grant the claim" >&2
+  exit 1
+fi
+ctl leases | tee "$tmp/leases.out"
+grep -q 'mysql/0' "$tmp/leases.out"
+ctl status | tee "$tmp/status.out"
+grep -q 'leader' "$tmp/status.out"
+for pid in "${nodes[@]}"; do
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+done
+nodes=()
 
 step "README: python3 -m http.server -d www serves examples/engine.html"
 if [ ! -f www/pkg/leasehold_wasm.js ]; then
