@@ -112,7 +112,9 @@ impl Cluster {
     /// snapshot, and its applied index.
     async fn state(&self, id: u64) -> (u64, BTreeMap<String, (String, u64)>) {
         let seeds = [self.addrs[&id].as_str()];
-        let client = Client::connect(&seeds, ClientOptions::default()).await.unwrap();
+        let client = Client::connect(&seeds, ClientOptions::default())
+            .await
+            .unwrap();
         let mut watch = client.watch(None).await.unwrap();
         let Some(Ok(WatchMessage::Snapshot { index, leases, .. })) = watch.next().await else {
             panic!("node {id}: no snapshot");
@@ -134,29 +136,39 @@ struct Sent {
     answer: Result<Outcome, ClientError>,
 }
 
-/// Claims `lease-{i}` for `holder-{i}`, then extends it until `stop`.
+/// Until `stop`: claims a new lease `lease-{i}-{k}` for `holder-{i}` and extends the
+/// first one it was granted, so that every answer can be checked against the state.
 async fn worker(client: Client, i: usize, stop: Arc<AtomicBool>) -> Vec<Sent> {
-    let lease = format!("lease-{i}");
     let holder = format!("holder-{i}");
-    let key = Key::new("jobs", "m", lease.as_str());
     let minute = Duration::from_secs(60);
     let mut sent = Vec::new();
-    let answer = client.claim(key.clone(), &holder, minute).await;
-    let granted = matches!(answer, Ok(Outcome::Applied(Ok(_))));
-    sent.push(Sent {
-        lease: lease.clone(),
-        holder: holder.clone(),
-        claim: true,
-        answer,
-    });
-    while granted && !stop.load(Ordering::Relaxed) {
-        let answer = client.extend(key.clone(), &holder, minute).await;
+    let mut first: Option<String> = None;
+    for k in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let lease = format!("lease-{i}-{k}");
+        let key = Key::new("jobs", "m", lease.as_str());
+        let answer = client.claim(key, &holder, minute).await;
+        if first.is_none() && matches!(answer, Ok(Outcome::Applied(Ok(_)))) {
+            first = Some(lease.clone());
+        }
         sent.push(Sent {
-            lease: lease.clone(),
+            lease,
             holder: holder.clone(),
-            claim: false,
+            claim: true,
             answer,
         });
+        if let Some(lease) = &first {
+            let key = Key::new("jobs", "m", lease.as_str());
+            let answer = client.extend(key, &holder, minute).await;
+            sent.push(Sent {
+                lease: lease.clone(),
+                holder: holder.clone(),
+                claim: false,
+                answer,
+            });
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     sent
@@ -168,8 +180,8 @@ fn ctl(addr: &str, args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -188,8 +200,14 @@ async fn the_cluster_survives_a_sigkill_of_its_leader() {
         cluster.start(id, &[1, 2, 3]);
     }
     let leader = cluster.leader(&[1, 2, 3]).await;
-    let seeds: Vec<&str> = [1, 2, 3].iter().map(|id| cluster.addrs[id].as_str()).collect();
-    let client = Client::connect(&seeds, ClientOptions::default()).await.unwrap();
+    let addrs: Vec<String> = [1, 2, 3]
+        .iter()
+        .map(|id| cluster.addrs[id].clone())
+        .collect();
+    let seeds: Vec<&str> = addrs.iter().map(String::as_str).collect();
+    let client = Client::connect(&seeds, ClientOptions::default())
+        .await
+        .unwrap();
 
     // Load: 200 holders claim and extend; the leader is killed meanwhile.
     let stop = Arc::new(AtomicBool::new(false));
@@ -205,7 +223,10 @@ async fn the_cluster_survives_a_sigkill_of_its_leader() {
     // The first request answered by the new leader.
     let probe = Key::new("jobs", "m", "probe");
     let answered = client.claim(probe, "probe", Duration::from_secs(60)).await;
-    assert!(matches!(answered, Ok(Outcome::Applied(Ok(_)))), "{answered:?}");
+    assert!(
+        matches!(answered, Ok(Outcome::Applied(Ok(_)))),
+        "{answered:?}"
+    );
     eprintln!("first answer {:?} after the SIGKILL", killed_at.elapsed());
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, Ordering::Relaxed);
@@ -221,7 +242,11 @@ async fn the_cluster_survives_a_sigkill_of_its_leader() {
         let name = match &s.answer {
             Ok(o) => o.name(),
             Err(ClientError::NoLeader | ClientError::Unreachable(_)) => "no-leader",
-            Err(e) => panic!("{} {}: {e}", s.lease, if s.claim { "claim" } else { "extend" }),
+            Err(e) => panic!(
+                "{} {}: {e}",
+                s.lease,
+                if s.claim { "claim" } else { "extend" }
+            ),
         };
         *counts.entry(name).or_default() += 1;
         if let Ok(Outcome::Applied(Ok(Some(token)))) = &s.answer {
@@ -245,11 +270,12 @@ async fn the_cluster_survives_a_sigkill_of_its_leader() {
             assert_eq!(leases.get(lease), Some(held), "node {id}: {lease}");
         }
     }
-    // A claim answered `aborted` did not apply: its holder does not hold the lease.
+    // A claim answered anything but `ok` did not apply: nobody holds its lease (each
+    // claim is of a new lease).
     let (_, leases) = cluster.state(new_leader).await;
     for s in sent.iter().filter(|s| s.claim) {
-        if let Ok(Outcome::Aborted) = s.answer {
-            assert!(leases.get(&s.lease).is_none_or(|(h, _)| *h != s.holder), "{s:?}");
+        if !matches!(s.answer, Ok(Outcome::Applied(Ok(_)))) {
+            assert_eq!(leases.get(&s.lease), None, "{s:?}");
         }
     }
 
@@ -267,9 +293,15 @@ async fn the_cluster_survives_a_sigkill_of_its_leader() {
     // leaseholdctl against a follower: an operation, the leases, the status.
     let follower = survivors.iter().find(|id| **id != new_leader).unwrap();
     let addr = cluster.addrs[follower].clone();
-    let (ok, out) = ctl(&addr, &["claim", "app", "m", "web", "web/0", "--duration", "60s"]);
+    let (ok, out) = ctl(
+        &addr,
+        &["claim", "app", "m", "web", "web/0", "--duration", "60s"],
+    );
     assert!(ok, "{out}");
-    let (ok, out) = ctl(&addr, &["claim", "app", "m", "web", "web/1", "--duration", "60s"]);
+    let (ok, out) = ctl(
+        &addr,
+        &["claim", "app", "m", "web", "web/1", "--duration", "60s"],
+    );
     assert!(!ok && out.contains("held"), "{out}");
     let (ok, out) = ctl(&addr, &["--json", "leases", "--namespace", "app"]);
     assert!(ok && out.contains("\"web/0\""), "{out}");
@@ -298,5 +330,37 @@ async fn the_cluster_survives_a_sigkill_of_its_leader() {
     assert!(ok, "{out}");
     let status = cluster.http(new_leader).status().await;
     assert_eq!(voters(&status), 3, "{status}");
-    assert!(status["members"].as_array().unwrap().iter().all(|m| m["id"] != 4), "{status}");
+    assert!(
+        status["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["id"] != 4),
+        "{status}"
+    );
+
+    // Every node killed at once and restarted: every acknowledged lease is still there.
+    for id in [1, 2, 3, 4] {
+        cluster.kill(id);
+    }
+    for id in 1..=3 {
+        cluster.start(id, &[1, 2, 3]);
+    }
+    let leader = cluster.leader(&[1, 2, 3]).await;
+    let client = Client::connect(&seeds, ClientOptions::default())
+        .await
+        .unwrap();
+    let leases = client.leases(Some("jobs"), Some("m")).await.unwrap();
+    let after: BTreeMap<String, (String, u64)> = leases
+        .leases
+        .into_iter()
+        .map(|l| (l.lease, (l.holder, l.token)))
+        .collect();
+    for (lease, held) in &acknowledged {
+        assert_eq!(
+            after.get(lease),
+            Some(held),
+            "after restarting all, led by {leader}: {lease}"
+        );
+    }
 }

@@ -98,3 +98,57 @@ async fn the_state_machine_restarts_from_its_snapshot() {
     assert_eq!(current.meta.last_log_id, applied);
     assert_eq!(current.snapshot, bytes);
 }
+
+/// The one segment file of a log directory.
+fn segment(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut segments: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("seg-"))
+        .collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    segments.pop().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_every_byte_of_the_last_entry_loses_only_that_entry() {
+    let dir = TempDir::new().unwrap();
+    {
+        let mut log = LogStore::open(dir.path()).unwrap();
+        log.blocking_append((0..2).map(|i| batch_entry(1, i, "a")))
+            .await
+            .unwrap();
+    }
+    let path = segment(dir.path());
+    let before = std::fs::read(&path).unwrap();
+    {
+        let mut log = LogStore::open(dir.path()).unwrap();
+        log.blocking_append([batch_entry(1, 2, "a")]).await.unwrap();
+    }
+    let full = std::fs::read(&path).unwrap();
+    assert!(full.len() > before.len());
+    // Cut the file at every byte of the last entry's record: the log opens with the
+    // entries before it (the torn tail is cut), and takes the entry again.
+    for cut in before.len()..full.len() {
+        let copy = TempDir::new().unwrap();
+        std::fs::write(copy.path().join(path.file_name().unwrap()), &full[..cut]).unwrap();
+        let mut log = LogStore::open(copy.path()).unwrap();
+        let entries = log.try_get_log_entries(0..10).await.unwrap();
+        let expected: Vec<_> = (0..2).map(|i| batch_entry(1, i, "a")).collect();
+        assert_eq!(entries, expected, "cut at byte {cut}");
+        log.blocking_append([batch_entry(1, 2, "b")]).await.unwrap();
+        drop(log);
+        let mut log = LogStore::open(copy.path()).unwrap();
+        let last = log.try_get_log_entries(2..3).await.unwrap();
+        assert_eq!(last, vec![batch_entry(1, 2, "b")], "cut at byte {cut}");
+    }
+    // A damaged byte in the middle entry refuses to open, naming the file and offset.
+    let middle = before.len() - 5;
+    let mut damaged = full.clone();
+    damaged[middle] ^= 0x40;
+    std::fs::write(&path, &damaged).unwrap();
+    let e = LogStore::open(dir.path()).unwrap_err().to_string();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(e.contains(&name), "the error names the file: {e}");
+    assert!(e.contains("offset"), "the error names the offset: {e}");
+}

@@ -30,7 +30,11 @@ async fn node(dir: &TempDir) -> Running {
     eventually("the node to serve", || {
         let http = http.clone();
         let probe = probe.clone();
-        async move { http.post("/v1/revoke", &probe).await.json()["reachedLog"].as_bool().filter(|r| *r) }
+        async move {
+            http.post("/v1/revoke", &probe).await.json()["reachedLog"]
+                .as_bool()
+                .filter(|r| *r)
+        }
     })
     .await;
     running
@@ -51,7 +55,9 @@ async fn the_http_api_answers_every_request_with_its_status() {
     let http = Http::new(&addr, Some(TOKEN));
 
     // A grant: 200 with its token and expiry (log time).
-    let r = http.post("/v1/claim", &claim_body("mysql", "mysql/0", 60_000)).await;
+    let r = http
+        .post("/v1/claim", &claim_body("mysql", "mysql/0", 60_000))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let granted = r.json();
     assert_eq!(granted["ok"], true);
@@ -61,11 +67,25 @@ async fn the_http_api_answers_every_request_with_its_status() {
     assert!(expires >= 60_000, "{granted}");
 
     // Refusals: 409 held (naming the holder) and invalid.
-    let r = http.post("/v1/claim", &claim_body("mysql", "mysql/1", 60_000)).await;
-    assert_eq!((r.status, r.json()["error"].as_str()), (409, Some("held")), "{}", r.body);
+    let r = http
+        .post("/v1/claim", &claim_body("mysql", "mysql/1", 60_000))
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (409, Some("held")),
+        "{}",
+        r.body
+    );
     assert_eq!(r.json()["holder"], "mysql/0");
-    let r = http.post("/v1/extend", &claim_body("mysql", "mysql/1", 60_000)).await;
-    assert_eq!((r.status, r.json()["error"].as_str()), (409, Some("invalid")), "{}", r.body);
+    let r = http
+        .post("/v1/extend", &claim_body("mysql", "mysql/1", 60_000))
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (409, Some("invalid")),
+        "{}",
+        r.body
+    );
 
     // The other operations.
     let pin = json!({"namespace": "app", "model": "m", "lease": "mysql", "entity": "machine-0", "reason": "upgrade"});
@@ -85,7 +105,10 @@ async fn the_http_api_answers_every_request_with_its_status() {
     let handover = json!({"namespace": "app", "model": "m", "lease": "mysql", "from": "mysql/0", "to": "mysql/1", "durationMs": 30_000});
     let r = http.post("/v1/handover", &handover).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.json()["token"].as_u64().unwrap() > token, "tokens only grow");
+    assert!(
+        r.json()["token"].as_u64().unwrap() > token,
+        "tokens only grow"
+    );
     let revoke = json!({"namespace": "app", "model": "m", "lease": "mysql", "holder": "mysql/1"});
     assert_eq!(http.post("/v1/revoke", &revoke).await.status, 200);
     let r = http.get("/v1/leases?namespace=other").await;
@@ -97,7 +120,13 @@ async fn the_http_api_answers_every_request_with_its_status() {
     assert_eq!(status["role"], "leader");
     assert_eq!(status["leader"], 1);
     assert_eq!(status["members"][0]["addr"], addr);
-    for field in ["term", "commitIndex", "appliedIndex", "globalTimeMs", "leases"] {
+    for field in [
+        "term",
+        "commitIndex",
+        "appliedIndex",
+        "globalTimeMs",
+        "leases",
+    ] {
         assert!(status[field].as_u64().is_some(), "{field} in {status}");
     }
 
@@ -114,7 +143,11 @@ async fn the_http_api_answers_every_request_with_its_status() {
         "leasehold_raft_commit_index",
         "leasehold_raft_applied_index",
     ] {
-        assert!(r.body.contains(name), "{name} missing from the metrics:\n{}", r.body);
+        assert!(
+            r.body.contains(name),
+            "{name} missing from the metrics:\n{}",
+            r.body
+        );
     }
     running.shutdown().await.unwrap();
 }
@@ -129,8 +162,16 @@ async fn bad_requests_are_answered_and_name_what_is_wrong() {
     // No token, a wrong token: 401, for every route.
     for token in [None, Some("wrong")] {
         let anonymous = Http::new(&addr, token);
-        for (method, path) in [("POST", "/v1/claim"), ("GET", "/v1/leases"), ("GET", "/v1/status"), ("GET", "/metrics"), ("GET", "/raft")] {
-            let r = anonymous.send(method, path, claim_body("a", "b", 1).to_string()).await;
+        for (method, path) in [
+            ("POST", "/v1/claim"),
+            ("GET", "/v1/leases"),
+            ("GET", "/v1/status"),
+            ("GET", "/metrics"),
+            ("GET", "/raft"),
+        ] {
+            let r = anonymous
+                .send(method, path, claim_body("a", "b", 1).to_string())
+                .await;
             assert_eq!(r.status, 401, "{method} {path} with {token:?}: {}", r.body);
         }
     }
@@ -139,13 +180,41 @@ async fn bad_requests_are_answered_and_name_what_is_wrong() {
     let cases: [(&str, &str, &str); 9] = [
         ("/v1/claim", "{not json", "not valid JSON"),
         ("/v1/claim", "[1, 2]", "JSON object"),
-        ("/v1/claim", r#"{"namespace":"app","model":"m","lease":"l","durationMs":1000}"#, "`holder`"),
-        ("/v1/claim", r#"{"namespace":"app","model":"m","lease":"l","holder":"h","durationMs":-1}"#, "`durationMs`"),
-        ("/v1/claim", r#"{"namespace":"app","model":"m","lease":"l","holder":"h","durationMs":"60s"}"#, "`durationMs`"),
-        ("/v1/extend", r#"{"namespace":"app","model":"m","lease":"l","holder":"h","durationMs":9007199254740991}"#, "durationMs"),
-        ("/v1/revoke", r#"{"namespace":"app","model":"m","lease":"l","holder":"h","color":"red"}"#, "`color`"),
-        ("/v1/pin", r#"{"namespace":"app","model":"m","lease":"l","entity":"","reason":"x"}"#, "entity"),
-        ("/v1/handover", r#"{"namespace":"app","model":"m","lease":"l","from":"a","to":7,"durationMs":1}"#, "`to`"),
+        (
+            "/v1/claim",
+            r#"{"namespace":"app","model":"m","lease":"l","durationMs":1000}"#,
+            "`holder`",
+        ),
+        (
+            "/v1/claim",
+            r#"{"namespace":"app","model":"m","lease":"l","holder":"h","durationMs":-1}"#,
+            "`durationMs`",
+        ),
+        (
+            "/v1/claim",
+            r#"{"namespace":"app","model":"m","lease":"l","holder":"h","durationMs":"60s"}"#,
+            "`durationMs`",
+        ),
+        (
+            "/v1/extend",
+            r#"{"namespace":"app","model":"m","lease":"l","holder":"h","durationMs":9007199254740991}"#,
+            "durationMs",
+        ),
+        (
+            "/v1/revoke",
+            r#"{"namespace":"app","model":"m","lease":"l","holder":"h","color":"red"}"#,
+            "`color`",
+        ),
+        (
+            "/v1/pin",
+            r#"{"namespace":"app","model":"m","lease":"l","entity":"","reason":"x"}"#,
+            "entity",
+        ),
+        (
+            "/v1/handover",
+            r#"{"namespace":"app","model":"m","lease":"l","from":"a","to":7,"durationMs":1}"#,
+            "`to`",
+        ),
     ];
     for (path, body, names) in cases {
         let r = http.send("POST", path, body.to_owned()).await;
@@ -154,7 +223,10 @@ async fn bad_requests_are_answered_and_name_what_is_wrong() {
         assert_eq!(answer["error"], "rejected", "{body}");
         assert_eq!(answer["reachedLog"], false, "{body}");
         let message = answer["message"].as_str().unwrap();
-        assert!(message.contains(names), "{body}: `{message}` does not name {names}");
+        assert!(
+            message.contains(names),
+            "{body}: `{message}` does not name {names}"
+        );
     }
 
     // A body over 1 MiB: 413. An unknown path: 404.
@@ -164,33 +236,59 @@ async fn bad_requests_are_answered_and_name_what_is_wrong() {
 
     // The binary stream: a malformed frame is answered with an error, then closed.
     let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}/v1/stream")).unwrap();
-    request.headers_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{addr}/v1/stream"
+        ))
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket.send(Message::Binary(vec![0xff, 0xfe, 0x00].into())).await.unwrap();
+    socket
+        .send(Message::Binary(vec![0xff, 0xfe, 0x00].into()))
+        .await
+        .unwrap();
     let Some(Ok(Message::Binary(reply))) = socket.next().await else {
         panic!("no error frame");
     };
     let frame: ServerFrame = wire::decode(&reply, "server frame").unwrap();
-    assert!(matches!(&frame, ServerFrame::Error { message } if message.contains("client frame")), "{frame:?}");
+    assert!(
+        matches!(&frame, ServerFrame::Error { message } if message.contains("client frame")),
+        "{frame:?}"
+    );
 
     // A bad batch after a good hello: an error too; the node keeps serving.
     let (mut socket, _) = {
-        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}/v1/stream")).unwrap();
-        request.headers_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                format!("ws://{addr}/v1/stream"),
+            )
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
         tokio_tungstenite::connect_async(request).await.unwrap()
     };
     let hello = wire::encode(&ClientFrame::Hello { client: 9 }).unwrap();
     socket.send(Message::Binary(hello.into())).await.unwrap();
     let _hello = socket.next().await.unwrap().unwrap();
-    let ops = wire::encode(&ClientFrame::Ops { first: 1, batch: vec![b'B', 1, 200, 200] }).unwrap();
+    let ops = wire::encode(&ClientFrame::Ops {
+        first: 1,
+        batch: vec![b'B', 1, 200, 200],
+    })
+    .unwrap();
     socket.send(Message::Binary(ops.into())).await.unwrap();
     let Some(Ok(Message::Binary(reply))) = socket.next().await else {
         panic!("no error frame");
     };
     let frame: ServerFrame = wire::decode(&reply, "server frame").unwrap();
-    assert!(matches!(&frame, ServerFrame::Error { message } if message.contains("batch")), "{frame:?}");
-    let r = http.post("/v1/claim", &claim_body("after", "h", 1000)).await;
+    assert!(
+        matches!(&frame, ServerFrame::Error { message } if message.contains("batch")),
+        "{frame:?}"
+    );
+    let r = http
+        .post("/v1/claim", &claim_body("after", "h", 1000))
+        .await;
     assert_eq!(r.status, 200, "the node still serves: {}", r.body);
 
     // Listening beyond loopback needs a token.
@@ -219,20 +317,66 @@ async fn the_client_runs_operations_watch_and_track_over_the_stream() {
     let minute = Duration::from_secs(60);
     let claims = (0..500).map(|i| {
         let client = client.clone();
-        async move { client.claim(Key::new("jobs", "m", format!("job-{i}")), &format!("worker-{i}"), minute).await }
+        async move {
+            client
+                .claim(
+                    Key::new("jobs", "m", format!("job-{i}")),
+                    &format!("worker-{i}"),
+                    minute,
+                )
+                .await
+        }
     });
     let outcomes = futures_util::future::join_all(claims).await;
     for (i, outcome) in outcomes.iter().enumerate() {
-        assert!(matches!(outcome, Ok(Outcome::Applied(Ok(Some(_))))), "claim {i}: {outcome:?}");
+        assert!(
+            matches!(outcome, Ok(Outcome::Applied(Ok(Some(_))))),
+            "claim {i}: {outcome:?}"
+        );
     }
     let key = Key::new("jobs", "m", "job-0");
     let held = client.claim(key.clone(), "intruder", minute).await.unwrap();
-    assert_eq!(held, Outcome::Applied(Err(LeaseError::Held { holder: "worker-0".into() })));
-    assert!(client.extend(key.clone(), "worker-0", minute).await.unwrap().is_ok());
-    assert!(client.pin(key.clone(), "machine-1", None, Some("backup")).await.unwrap().is_ok());
-    assert!(client.unpin(key.clone(), "machine-1").await.unwrap().is_ok());
-    assert!(client.handover(key.clone(), "worker-0", "worker-x", minute).await.unwrap().is_ok());
-    assert!(client.revoke(key.clone(), "worker-x").await.unwrap().is_ok());
+    assert_eq!(
+        held,
+        Outcome::Applied(Err(LeaseError::Held {
+            holder: "worker-0".into()
+        }))
+    );
+    assert!(
+        client
+            .extend(key.clone(), "worker-0", minute)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        client
+            .pin(key.clone(), "machine-1", None, Some("backup"))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        client
+            .unpin(key.clone(), "machine-1")
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        client
+            .handover(key.clone(), "worker-0", "worker-x", minute)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        client
+            .revoke(key.clone(), "worker-x")
+            .await
+            .unwrap()
+            .is_ok()
+    );
     let leases = client.leases(Some("jobs"), Some("m")).await.unwrap();
     assert_eq!(leases.leases.len(), 499);
     assert_eq!(client.status().await.unwrap().role, "leader");
@@ -241,8 +385,19 @@ async fn the_client_runs_operations_watch_and_track_over_the_stream() {
     let mut claimed = 0;
     let mut last = index;
     while claimed < 500 {
-        let message = tokio::time::timeout(PATIENCE, watch.next()).await.unwrap().unwrap().unwrap();
-        let WatchMessage::Batch { index, ops, results, events, .. } = message else {
+        let message = tokio::time::timeout(PATIENCE, watch.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let WatchMessage::Batch {
+            index,
+            ops,
+            results,
+            events,
+            ..
+        } = message
+        else {
             panic!("a second snapshot");
         };
         assert!(index > last, "batches in log order");
@@ -261,12 +416,20 @@ async fn the_client_runs_operations_watch_and_track_over_the_stream() {
     // Track: elected with a token, deposed after stop (the lease is revoked).
     let tracked = Key::new("application-leadership", "m", "app");
     let mut tracking = client.track(tracked.clone(), "app/0", Duration::from_secs(10));
-    let elected = tokio::time::timeout(PATIENCE, tracking.next()).await.unwrap();
-    assert!(matches!(elected, Some(Leadership::Elected { ref key, .. }) if *key == tracked), "{elected:?}");
+    let elected = tokio::time::timeout(PATIENCE, tracking.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(elected, Some(Leadership::Elected { ref key, .. }) if *key == tracked),
+        "{elected:?}"
+    );
     let mut rival = client.track(tracked.clone(), "app/1", Duration::from_secs(10));
     tracking.stop().await;
     let took_over = tokio::time::timeout(PATIENCE, rival.next()).await.unwrap();
-    assert!(matches!(took_over, Some(Leadership::Elected { .. })), "{took_over:?}");
+    assert!(
+        matches!(took_over, Some(Leadership::Elected { .. })),
+        "{took_over:?}"
+    );
     rival.stop().await;
     running.shutdown().await.unwrap();
 }
