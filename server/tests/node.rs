@@ -335,3 +335,96 @@ async fn a_failover_answers_every_request_once_and_never_with_a_guess() {
 
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn named_requests_lost_with_their_leader_are_resolved_from_the_log() {
+    let c = Arc::new(cluster().await);
+    let first = c.serving_leader(None).await;
+    let epoch = c.node(first).serving_epoch().unwrap();
+    let from = c
+        .node(first)
+        .state_machine()
+        .last_applied()
+        .unwrap()
+        .map_or(0, |l| l.index);
+    let client = 42;
+    let count = 300;
+    // Named claims, sent in a stream; the leader is cut off while they are in flight.
+    let sender = {
+        let c = Arc::clone(&c);
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for n in 0..count {
+                let c = Arc::clone(&c);
+                answers.push(tokio::spawn(async move {
+                    let op = Op::claim(key(n), format!("named-{n}"), MINUTE);
+                    c.node(first)
+                        .request_named(op, Some((client, n)), Some(epoch))
+                        .await
+                }));
+                tokio::time::sleep(Duration::from_micros(300)).await;
+            }
+            answers
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    c.router.cut_off(first);
+    let answers = sender.await.unwrap();
+    let second = c.serving_leader(Some(first)).await;
+
+    // A survivor tells each request's fate from its log.
+    let requests: Vec<u64> = (0..count).collect();
+    let resolved: BTreeMap<u64, Outcome> = c
+        .node(second)
+        .resolve(client, &requests, epoch, from, PATIENCE)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(resolved.len(), requests.len());
+    let state = fsm(c.node(second));
+    let mut applied = 0;
+    for (n, outcome) in &resolved {
+        let now = held(&state, *n);
+        match outcome {
+            Outcome::Applied(Ok(Some(token))) => {
+                applied += 1;
+                assert_eq!(
+                    now.map(|(h, t, _)| (h, t)),
+                    Some((format!("named-{n}"), *token))
+                );
+            }
+            Outcome::Aborted => assert_eq!(now, None, "request {n} resolved aborted"),
+            other => panic!("request {n}: {other:?}"),
+        }
+    }
+    eprintln!(
+        "resolved: {applied} applied, {} aborted",
+        resolved.len() - applied
+    );
+    assert!(applied > 0, "some requests applied before the cut");
+
+    // The cut-off leader cannot tell: it still leads its epoch and nothing settles.
+    let cut = c
+        .node(first)
+        .resolve(client, &requests, epoch, from, Duration::from_millis(300))
+        .await;
+    assert!(matches!(cut, Err(RequestError::Unresolved(_))), "{cut:?}");
+
+    // Back in the cluster, the old leader answers its callers: the same outcomes.
+    c.router.reconnect(first);
+    for (n, answer) in (0..).zip(answers) {
+        let answer = tokio::time::timeout(PATIENCE, answer)
+            .await
+            .unwrap()
+            .unwrap();
+        match answer {
+            Ok(outcome) => assert_eq!(outcome, resolved[&n], "request {n}"),
+            Err(RequestError::NotLeader { .. }) => {
+                assert_eq!(resolved[&n], Outcome::Aborted, "request {n} was refused");
+            }
+            Err(e) => panic!("request {n}: {e}"),
+        }
+    }
+    c.shutdown().await;
+}
