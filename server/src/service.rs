@@ -35,7 +35,10 @@ impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServiceError::NoLeader(why) => {
-                write!(f, "no leader served the request ({why}); it did not apply, retry")
+                write!(
+                    f,
+                    "no leader served the request ({why}); it did not apply, retry"
+                )
             }
             ServiceError::Unresolved(why) => write!(
                 f,
@@ -169,7 +172,11 @@ impl Service {
         loop {
             let raft = self.node.raft();
             if raft.metrics().borrow_watched().state == ServerState::Leader {
-                if raft.ensure_linearizable(ReadPolicy::ReadIndex).await.is_ok() {
+                if raft
+                    .ensure_linearizable(ReadPolicy::ReadIndex)
+                    .await
+                    .is_ok()
+                {
                     return self.local_leases(namespace, model);
                 }
             } else if let Some(leader) = self.leader_elsewhere() {
@@ -180,7 +187,9 @@ impl Service {
                     .map_err(|e| ServiceError::Failed(e.to_string()));
             }
             if tokio::time::Instant::now() >= give_up {
-                return Err(ServiceError::NoLeader("no leader confirmed the read".into()));
+                return Err(ServiceError::NoLeader(
+                    "no leader confirmed the read".into(),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

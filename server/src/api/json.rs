@@ -34,10 +34,40 @@ pub(crate) fn parse_op(kind: &str, body: &[u8]) -> Result<Op, String> {
             "unknown field `kind`: the operation is named by the path (/v1/{kind})"
         ));
     }
+    check_types(&fields)?;
     fields.insert("kind".into(), Value::String(kind.into()));
     let op: Op = serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())?;
     op.validate().map_err(|e| e.to_string())?;
     Ok(op)
+}
+
+/// The text fields and the millisecond fields of the operations.
+const TEXT_FIELDS: [&str; 8] = [
+    "namespace",
+    "model",
+    "lease",
+    "holder",
+    "entity",
+    "from",
+    "to",
+    "reason",
+];
+const MS_FIELDS: [&str; 2] = ["durationMs", "untilMs"];
+
+/// Checks the type of each known field, naming the first that is wrong (serde's own
+/// messages do not name the field).
+fn check_types(fields: &serde_json::Map<String, Value>) -> Result<(), String> {
+    for (name, value) in fields {
+        if TEXT_FIELDS.contains(&name.as_str()) && !value.is_string() {
+            return Err(format!("`{name}` must be a string, not {value}"));
+        }
+        if MS_FIELDS.contains(&name.as_str()) && value.as_u64().is_none() {
+            return Err(format!(
+                "`{name}` must be a whole number of milliseconds from 0 to 2^53 - 1, not {value}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The HTTP status of an outcome.
@@ -81,11 +111,17 @@ pub(crate) fn service_error(e: &ServiceError) -> Response {
             retry_after(&mut r);
             r
         }
-        ServiceError::Unresolved(_) | ServiceError::Stopping => {
-            error_body(StatusCode::INTERNAL_SERVER_ERROR, "unresolved", &e.to_string())
-        }
+        ServiceError::Unresolved(_) | ServiceError::Stopping => error_body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unresolved",
+            &e.to_string(),
+        ),
         ServiceError::Failed(_) => {
-            let mut r = error_body(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &e.to_string());
+            let mut r = error_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                &e.to_string(),
+            );
             retry_after(&mut r);
             r
         }
@@ -102,9 +138,7 @@ pub(crate) async fn operation(State(app): State<App>, kind: &'static str, body: 
     match app.service.request(op).await {
         Ok(outcome) => {
             let expires = match (&outcome, key) {
-                (Outcome::Applied(Ok(Some(token))), Some(key)) => {
-                    expiry(&app, &key, *token).await
-                }
+                (Outcome::Applied(Ok(Some(token))), Some(key)) => expiry(&app, &key, *token).await,
                 _ => None,
             };
             outcome_response(&outcome, expires)
@@ -216,13 +250,40 @@ mod tests {
         let body = br#"{"namespace":"n","model":"m","lease":"l","holder":"h","durationMs":60000}"#;
         let op = parse_op("claim", body).unwrap();
         assert_eq!(op.kind(), "claim");
-        assert!(parse_op("claim", b"{").unwrap_err().contains("not valid JSON"));
-        assert!(parse_op("claim", b"[]").unwrap_err().contains("JSON object"));
+        assert!(
+            parse_op("claim", b"{")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        assert!(
+            parse_op("claim", b"[]")
+                .unwrap_err()
+                .contains("JSON object")
+        );
         let missing = br#"{"namespace":"n","model":"m","lease":"l","durationMs":1}"#;
         assert!(parse_op("claim", missing).unwrap_err().contains("`holder`"));
         let kind = br#"{"kind":"revoke"}"#;
         assert!(parse_op("claim", kind).unwrap_err().contains("`kind`"));
         let empty = br#"{"namespace":"n","model":"m","lease":"l","holder":"","durationMs":1}"#;
         assert!(parse_op("claim", empty).unwrap_err().contains("holder"));
+        for bad in ["-5", "1.5", "\"60s\"", "null"] {
+            let body = format!(
+                r#"{{"namespace":"n","model":"m","lease":"l","holder":"h","durationMs":{bad}}}"#
+            );
+            let e = parse_op("claim", body.as_bytes()).unwrap_err();
+            assert!(e.contains("`durationMs`"), "{bad}: {e}");
+        }
+        let absurd = br#"{"namespace":"n","model":"m","lease":"l","holder":"h","durationMs":9007199254740991}"#;
+        assert!(
+            parse_op("claim", absurd)
+                .unwrap_err()
+                .contains("durationMs")
+        );
+        let number = br#"{"namespace":7,"model":"m","lease":"l","holder":"h","durationMs":1}"#;
+        assert!(
+            parse_op("claim", number)
+                .unwrap_err()
+                .contains("`namespace`")
+        );
     }
 }

@@ -147,7 +147,8 @@ async fn limit(State(app): State<App>, request: Request, next: Next) -> Response
 /// `GET /metrics`.
 async fn metrics(State(app): State<App>) -> Response {
     let node = app.service.node();
-    let raft = openraft::async_runtime::WatchReceiver::borrow_watched(&node.raft().metrics()).clone();
+    let raft =
+        openraft::async_runtime::WatchReceiver::borrow_watched(&node.raft().metrics()).clone();
     let text = node.stats().render(&raft);
     (
         [(

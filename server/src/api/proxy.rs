@@ -39,9 +39,13 @@ pub(super) async fn to_leader(app: &App, path: &str, body: &Bytes) -> Option<Res
     })
 }
 
-async fn post(addr: &str, path: &str, body: &Bytes, token: Option<&str>) -> Result<Response, String> {
-    let client: Client<_, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+async fn post(
+    addr: &str,
+    path: &str,
+    body: &Bytes,
+    token: Option<&str>,
+) -> Result<Response, String> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut request = Request::post(format!("http://{addr}{path}"))
         .header(header::CONTENT_TYPE, "application/json");
     if let Some(token) = token {

@@ -144,15 +144,22 @@ fn take<'a>(
     match frame {
         ClientFrame::Hello { .. } => return Err("a second hello".into()),
         ClientFrame::Ops { first, batch } => {
-            let batch = Batch::decode(&batch).map_err(|e| format!("a malformed batch of operations: {e}"))?;
+            let batch = Batch::decode(&batch)
+                .map_err(|e| format!("a malformed batch of operations: {e}"))?;
             for (n, op) in (first..).zip(batch.ops) {
                 work.push(
                     async move {
                         let answer = match epoch {
                             None => Some(WireOutcome::NotLeader(service.status().leader)),
-                            Some(_) => match service.node().request_named(op, Some((client, n)), epoch).await {
+                            Some(_) => match service
+                                .node()
+                                .request_named(op, Some((client, n)), epoch)
+                                .await
+                            {
                                 Ok(outcome) => Some(WireOutcome::from(&outcome)),
-                                Err(RequestError::NotLeader { leader }) => Some(WireOutcome::NotLeader(leader)),
+                                Err(RequestError::NotLeader { leader }) => {
+                                    Some(WireOutcome::NotLeader(leader))
+                                }
                                 Err(RequestError::Stopped | RequestError::Unresolved(_)) => None,
                             },
                         };
@@ -162,7 +169,11 @@ fn take<'a>(
                 );
             }
         }
-        ClientFrame::Leases { id, namespace, model } => work.push(
+        ClientFrame::Leases {
+            id,
+            namespace,
+            model,
+        } => work.push(
             async move {
                 let leases = service
                     .leases(namespace.as_deref(), model.as_deref())
@@ -176,13 +187,24 @@ fn take<'a>(
             let status = service.status();
             work.push(async move { Done::Frame(ServerFrame::Status { id, status }) }.boxed());
         }
-        ClientFrame::Resolve { id, client, requests, epoch, from } => work.push(
+        ClientFrame::Resolve {
+            id,
+            client,
+            requests,
+            epoch,
+            from,
+        } => work.push(
             async move {
                 let outcomes = service
                     .node()
                     .resolve(client, &requests, epoch, from, RESOLVE_PATIENCE)
                     .await
-                    .map(|found| found.iter().map(|(n, o)| (*n, WireOutcome::from(o))).collect())
+                    .map(|found| {
+                        found
+                            .iter()
+                            .map(|(n, o)| (*n, WireOutcome::from(o)))
+                            .collect()
+                    })
                     .map_err(|e| e.to_string());
                 Done::Frame(ServerFrame::Resolved { id, outcomes })
             }

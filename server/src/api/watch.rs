@@ -142,4 +142,3 @@ async fn watch(app: &App, mut socket: WebSocket, from: Option<u64>) {
         }
     }
 }
-

@@ -89,7 +89,9 @@ pub(crate) async fn open(
             Err(ClientError::Unauthorized)
         }
         Ok(Err(e)) => Err(ClientError::Unreachable(format!("{url}: {e}"))),
-        Err(_) => Err(ClientError::Unreachable(format!("{url}: connect timed out"))),
+        Err(_) => Err(ClientError::Unreachable(format!(
+            "{url}: connect timed out"
+        ))),
     }
 }
 
@@ -107,7 +109,8 @@ async fn receive(socket: &mut Socket) -> Option<Result<ServerFrame, ClientError>
         match socket.next().await? {
             Ok(Message::Binary(bytes)) => {
                 return Some(
-                    wire::decode::<ServerFrame>(&bytes, "server frame").map_err(ClientError::Protocol),
+                    wire::decode::<ServerFrame>(&bytes, "server frame")
+                        .map_err(ClientError::Protocol),
                 );
             }
             Ok(Message::Close(_)) | Err(_) => return None,
@@ -313,7 +316,9 @@ impl Task {
                     let _ = reply.send(Ok(status));
                 }
             }
-            ServerFrame::Hello { .. } | ServerFrame::Resolved { .. } | ServerFrame::Error { .. } => {}
+            ServerFrame::Hello { .. }
+            | ServerFrame::Resolved { .. }
+            | ServerFrame::Error { .. } => {}
         }
     }
 

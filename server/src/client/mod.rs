@@ -72,7 +72,9 @@ impl fmt::Display for ClientError {
             ClientError::Unreachable(why) => write!(f, "no member could be reached: {why}"),
             ClientError::Unauthorized => write!(f, "the service refused the token"),
             ClientError::NoLeader => write!(f, "no leader served the request in time"),
-            ClientError::Disconnected => write!(f, "the connection closed before the call was sent"),
+            ClientError::Disconnected => {
+                write!(f, "the connection closed before the call was sent")
+            }
             ClientError::Unavailable(why) => write!(f, "the read could not be served: {why}"),
             ClientError::Unresolved(why) => write!(f, "the request's fate is unknown: {why}"),
             ClientError::Protocol(why) => write!(f, "protocol error: {why}"),
@@ -175,7 +177,10 @@ impl Client {
         }
         let give_up = tokio::time::Instant::now() + self.endpoint.patience;
         let mut hint = leader.or_else(|| slot.as_ref().and_then(|c| c.hello.leader));
-        let mut members = slot.as_ref().map(|c| c.hello.members.clone()).unwrap_or_default();
+        let mut members = slot
+            .as_ref()
+            .map(|c| c.hello.members.clone())
+            .unwrap_or_default();
         let mut last = ClientError::NoLeader;
         *slot = None;
         loop {
@@ -359,7 +364,11 @@ impl Client {
     ) -> Result<Leases, ClientError> {
         let tx = self.leader_conn(None).await?;
         let (reply, answer) = oneshot::channel();
-        let cmd = Cmd::Leases(namespace.map(str::to_owned), model.map(str::to_owned), reply);
+        let cmd = Cmd::Leases(
+            namespace.map(str::to_owned),
+            model.map(str::to_owned),
+            reply,
+        );
         tx.send(cmd).map_err(|_| ClientError::Disconnected)?;
         answer.await.map_err(|_| ClientError::Disconnected)?
     }

@@ -105,8 +105,9 @@ async fn run(
                 TrackerOutput::Timeout(at) => break at,
             }
         };
-        let sleep = Duration::from_millis(wake.as_millis().saturating_sub(client.now().as_millis()))
-            .min(Duration::from_secs(3600));
+        let sleep =
+            Duration::from_millis(wake.as_millis().saturating_sub(client.now().as_millis()))
+                .min(Duration::from_secs(3600));
         tokio::select! {
             Some((id, outcome)) = answers.recv() => tracker.handle_answer(client.now(), id, &outcome),
             () = tokio::time::sleep(sleep) => tracker.handle_timeout(client.now()),

@@ -9,7 +9,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// One message of the watch stream.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum WatchMessage {
     /// Where the watch starts: the state at log index `index`.
     Snapshot {
