@@ -52,6 +52,10 @@ step "load test: a short smoke run of every scenario, batched and per-op"
 cargo run --release -p leasehold-benches --bin loadtest -- \
   --scenario all --mode both --seconds 60 --set leases=1000
 
+step "cluster benchmark: a short smoke run (three leaseholdd; client, HTTP, open loop, claimer abuse, failover)"
+cargo build --release -p leasehold-server --bins
+cargo run --release -p leasehold-benches --bin cluster -- --seconds 2 --abuse-seconds 6 --leases 2000
+
 step "README commands: a short smoke run of each (report, bench-wasm, embed, the example page)"
 ./scripts/readme-commands.sh
 
