@@ -491,7 +491,11 @@ fn placements_name_the_operation_that_answers_each_request() {
     }
     assert_eq!(op_of(a).rival, None);
     assert_eq!(op_of(rival).rival.as_deref(), Some("unit/1"));
-    assert_eq!(op_of(again).op, op_of(b).op, "a repeated claim shares its operation");
+    assert_eq!(
+        op_of(again).op,
+        op_of(b).op,
+        "a repeated claim shares its operation"
+    );
     assert_eq!(placed.len(), 4);
     e.handle_committed(at(210), seq).unwrap();
     let _ = drain(&mut e);
