@@ -50,7 +50,7 @@ timeout 60 cargo run -p leasehold --features driver --example embed
 step "README: Run a cluster (three leaseholdd, leaseholdctl against a follower)"
 cargo build --release -p leasehold-server --bins
 for i in 1 2 3; do
-  peers=$(for j in 1 2 3; do [ $j != $i ] && printf -- '--peer %s=127.0.0.1:740%s ' $j $j; done)
+  peers=$(for j in 1 2 3; do if [ $j != $i ]; then printf -- '--peer %s=127.0.0.1:740%s ' $j $j; fi; done)
   # shellcheck disable=SC2086 # the peers are separate words
   target/release/leaseholdd --id $i --listen 127.0.0.1:740$i --data "$tmp/data/$i" $peers \
     >"$tmp/node-$i.out" 2>"$tmp/node-$i.err" &
