@@ -79,12 +79,15 @@ impl Fence {
             (BatchOutcome::Ignored, Response::Ignored, None)
         } else {
             let mut events = Vec::new();
-            let results: Vec<OpResult> = batch
-                .ops
-                .iter()
-                .map(|op| {
-                    fsm.apply_into(op, &mut events)
-                        .map_err(|e| OpError::from(&e))
+            let results: Vec<OpResult> = fsm
+                .apply_batch(&batch)
+                .into_iter()
+                .map(|r| match r {
+                    Ok(applied) => {
+                        events.extend(applied.events);
+                        Ok(applied.token)
+                    }
+                    Err(e) => Err(OpError::from(&e)),
                 })
                 .collect();
             let committed = Committed {
