@@ -24,6 +24,7 @@ use crate::fence::BatchOutcome;
 use crate::metrics::Stats;
 use crate::state_machine::StateMachine;
 use crate::types::{BatchEntry, Raft, Response, Tag, TypeConfig};
+use leasehold::limits::MAX_BATCH_BYTES;
 use leasehold::{Append, Engine, Op, Outcome, Output, Ticket, Time};
 use openraft::ServerState;
 use openraft::async_runtime::WatchReceiver;
@@ -316,12 +317,18 @@ impl Task {
             let _ = s.engine.handle_abandoned(self.now(), append.seq);
             return;
         }
-        let (responder, rx) = ProgressResponder::complete_only();
         let tags = if s.origins.is_empty() {
             Vec::new()
         } else {
             tags(s, append.seq)
         };
+        if entry_bound(&append.bytes, &tags) > MAX_BATCH_BYTES {
+            // The log would refuse the record, and a storage error stops the node: the
+            // batch is never proposed, so its requests are answered `aborted`.
+            let _ = s.engine.handle_abandoned(self.now(), append.seq);
+            return;
+        }
+        let (responder, rx) = ProgressResponder::complete_only();
         self.shared.stats.batch(append.ops);
         let entry = BatchEntry {
             epoch: self.epoch,
@@ -397,6 +404,23 @@ impl Task {
             };
         }
     }
+}
+
+/// What a Raft entry's record holds beyond its batch and tags, at most: the log id,
+/// the payload's kind, the epoch and the lengths.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// An upper bound of the encoded size of a tag without its rival's name: three varints
+/// of at most 10, 10 and 5 bytes, the option and the name's length.
+const TAG_BOUND: usize = 31;
+
+/// An upper bound of the size of the log record of an entry with `batch` and `tags`.
+fn entry_bound(batch: &[u8], tags: &[Tag]) -> usize {
+    let tags: usize = tags
+        .iter()
+        .map(|t| TAG_BOUND + t.rival.as_ref().map_or(0, String::len))
+        .sum();
+    batch.len() + tags + ENTRY_OVERHEAD
 }
 
 /// Answers the callers whose named requests have all settled.
@@ -518,5 +542,44 @@ impl Shared {
     /// Whether the node shuts down.
     pub(crate) fn stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::TypeConfig;
+    use openraft::EntryPayload;
+    use openraft::entry::RaftEntry;
+    use openraft::type_config::alias::EntryOf;
+
+    #[test]
+    fn the_entry_bound_is_never_below_the_record() {
+        let tag = |request: u64, rival: Option<&str>| Tag {
+            client: u64::MAX,
+            request,
+            op: u32::MAX,
+            rival: rival.map(str::to_owned),
+        };
+        for (batch, tags) in [
+            (vec![7; 10], vec![]),
+            (vec![7; 100_000], vec![tag(u64::MAX, None); 50]),
+            (
+                vec![7; 3],
+                vec![tag(1, Some(&"r".repeat(256))), tag(u64::MAX, Some(""))],
+            ),
+        ] {
+            let bound = entry_bound(&batch, &tags);
+            let entry = EntryOf::<TypeConfig>::new(
+                openraft::testing::log_id::<TypeConfig>(u64::MAX, u64::MAX, u64::MAX),
+                EntryPayload::Normal(BatchEntry {
+                    epoch: u64::MAX,
+                    batch,
+                    tags,
+                }),
+            );
+            let record = postcard::to_allocvec(&entry).unwrap();
+            assert!(record.len() <= bound, "{} > {bound}", record.len());
+        }
     }
 }
