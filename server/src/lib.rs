@@ -8,6 +8,7 @@
 //!   snapshots.
 //! - [`fence`]: the epoch fence and the table of recent batch outcomes.
 //! - [`feed`]: committed batches for watchers, live and recent.
+//! - [`history`]: a recorded run and its committed log, for the fault harness's checker.
 //! - [`resolve`]: a named request's fate, read from the log.
 //! - [`metrics`]: the node's Prometheus metrics.
 //! - [`service`]: what every interface of a node calls: forwarding, reads, membership.
@@ -27,6 +28,7 @@ pub mod daemon;
 mod durable_file;
 pub mod feed;
 pub mod fence;
+pub mod history;
 mod leader;
 pub mod log_store;
 pub mod metrics;

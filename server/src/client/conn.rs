@@ -29,8 +29,9 @@ pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What a connection is asked.
 pub(crate) enum Cmd {
-    /// A request; its wire outcome (or why there is none) goes to the sender.
-    Op(Op, oneshot::Sender<Result<WireOutcome, ClientError>>),
+    /// A request; its name (when it was sent) and its wire outcome (or why there is
+    /// none) go to the sender.
+    Op(Op, oneshot::Sender<Answered>),
     /// A leases read.
     Leases(
         Option<String>,
@@ -40,6 +41,9 @@ pub(crate) enum Cmd {
     /// A status read.
     Status(oneshot::Sender<Result<Status, ClientError>>),
 }
+
+/// A request's name, if it was sent (its client and number), and what became of it.
+pub(crate) type Answered = (Option<(u64, u64)>, Result<WireOutcome, ClientError>);
 
 /// What the node said when the connection opened.
 #[derive(Debug, Clone)]
@@ -193,7 +197,7 @@ struct Task {
     next_id: u64,
     /// Requests sent and unanswered: where the answer goes and the applied index known
     /// when they were sent (their batch is after it).
-    pending: HashMap<u64, (oneshot::Sender<Result<WireOutcome, ClientError>>, u64)>,
+    pending: HashMap<u64, (oneshot::Sender<Answered>, u64)>,
     reads: HashMap<u64, Read>,
 }
 
@@ -231,7 +235,7 @@ impl Task {
     fn refuse(&self, cmd: Cmd) {
         let gone = || ClientError::Disconnected;
         match cmd {
-            Cmd::Op(_, reply) => drop(reply.send(Err(gone()))),
+            Cmd::Op(_, reply) => drop(reply.send((None, Err(gone())))),
             Cmd::Leases(_, _, reply) => drop(reply.send(Err(gone()))),
             Cmd::Status(reply) => drop(reply.send(Err(gone()))),
         }
@@ -246,7 +250,8 @@ impl Task {
                 Cmd::Op(op, reply) => {
                     if let Err(e) = op.validate() {
                         let problem = e.problem.to_owned();
-                        let _ = reply.send(Ok(WireOutcome::Rejected(e.field.into(), problem)));
+                        let rejected = WireOutcome::Rejected(e.field.into(), problem);
+                        let _ = reply.send((None, Ok(rejected)));
                         continue;
                     }
                     self.pending.insert(self.next, (reply, self.applied));
@@ -280,7 +285,7 @@ impl Task {
                 // Validated operations always encode; answer rather than lose them.
                 for n in first..self.next {
                     if let Some((reply, _)) = self.pending.remove(&n) {
-                        let _ = reply.send(Err(e.clone()));
+                        let _ = reply.send((None, Err(e.clone())));
                     }
                 }
                 return Ok(());
@@ -302,7 +307,7 @@ impl Task {
                 self.applied = self.applied.max(applied);
                 for (n, outcome) in answers {
                     if let Some((reply, _)) = self.pending.remove(&n) {
-                        let _ = reply.send(Ok(outcome));
+                        let _ = reply.send((Some((self.client, n)), Ok(outcome)));
                     }
                 }
             }
@@ -336,8 +341,8 @@ impl Task {
         }
         let Some(epoch) = self.epoch else {
             // A node that does not lead answers every request itself, never applying it.
-            for (_, (reply, _)) in self.pending.drain() {
-                let _ = reply.send(Ok(WireOutcome::NotLeader(None)));
+            for (n, (reply, _)) in self.pending.drain() {
+                let _ = reply.send((Some((self.client, n)), Ok(WireOutcome::NotLeader(None))));
             }
             return;
         };
@@ -357,16 +362,16 @@ impl Task {
             Ok(outcomes) => {
                 for (n, outcome) in outcomes {
                     if let Some((reply, _)) = self.pending.remove(&n) {
-                        let _ = reply.send(Ok(outcome));
+                        let _ = reply.send((Some((self.client, n)), Ok(outcome)));
                     }
                 }
-                for (_, (reply, _)) in self.pending.drain() {
-                    let _ = reply.send(Ok(WireOutcome::Aborted));
+                for (n, (reply, _)) in self.pending.drain() {
+                    let _ = reply.send((Some((self.client, n)), Ok(WireOutcome::Aborted)));
                 }
             }
             Err(e) => {
-                for (_, (reply, _)) in self.pending.drain() {
-                    let _ = reply.send(Err(e.clone()));
+                for (n, (reply, _)) in self.pending.drain() {
+                    let _ = reply.send((Some((self.client, n)), Err(e.clone())));
                 }
             }
         }

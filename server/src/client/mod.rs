@@ -131,6 +131,17 @@ impl fmt::Debug for Client {
     }
 }
 
+/// A request's one outcome with the names it was sent under ([`Client::request_traced`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traced {
+    /// The outcome, or why there is none.
+    pub outcome: Result<Outcome, ClientError>,
+    /// `(client, number)` of each time the request was sent, in order: every one but the
+    /// last was refused by a node that did not lead (so never applied); the last one's
+    /// batch, if any, records it.
+    pub names: Vec<(u64, u64)>,
+}
+
 /// What to do after one attempt at a request.
 enum Attempt {
     Done(Outcome),
@@ -229,27 +240,57 @@ impl Client {
     /// in time (it did not apply); [`ClientError::Unresolved`] when its answer was lost
     /// and no node could tell its fate in time.
     pub async fn request(&self, op: Op) -> Result<Outcome, ClientError> {
+        self.request_traced(op).await.outcome
+    }
+
+    /// [`Client::request`], with the names the request was sent under (for a checker
+    /// that finds requests in the log by their names).
+    pub async fn request_traced(&self, op: Op) -> Traced {
         let give_up = tokio::time::Instant::now() + self.endpoint.patience;
         let mut leader = None;
+        let mut names = Vec::new();
         loop {
-            match self.attempt(op.clone(), leader).await? {
-                Attempt::Done(outcome) => return Ok(outcome),
-                Attempt::Again(l) => leader = l,
+            match self.attempt(op.clone(), leader, &mut names).await {
+                Ok(Attempt::Done(outcome)) => {
+                    return Traced {
+                        outcome: Ok(outcome),
+                        names,
+                    };
+                }
+                Ok(Attempt::Again(l)) => leader = l,
+                Err(e) => {
+                    return Traced {
+                        outcome: Err(e),
+                        names,
+                    };
+                }
             }
             if tokio::time::Instant::now() >= give_up {
-                return Err(ClientError::NoLeader);
+                return Traced {
+                    outcome: Err(ClientError::NoLeader),
+                    names,
+                };
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    async fn attempt(&self, op: Op, leader: Option<u64>) -> Result<Attempt, ClientError> {
+    async fn attempt(
+        &self,
+        op: Op,
+        leader: Option<u64>,
+        names: &mut Vec<(u64, u64)>,
+    ) -> Result<Attempt, ClientError> {
         let tx = self.leader_conn(leader).await?;
         let (reply, answer) = oneshot::channel();
         if tx.send(Cmd::Op(op, reply)).is_err() {
             return Ok(Attempt::Again(None));
         }
-        match answer.await {
+        let answer = answer.await.map(|(name, result)| {
+            names.extend(name);
+            result
+        });
+        match answer {
             Ok(Ok(outcome)) => match WireOutcome::into_outcome(outcome) {
                 Ok(outcome) => Ok(Attempt::Done(outcome)),
                 Err(leader) => {
