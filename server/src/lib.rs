@@ -10,6 +10,7 @@
 //! - [`feed`]: committed batches for watchers, live and recent.
 //! - [`history`]: a recorded run and its committed log, for the fault harness's checker.
 //! - [`resolve`]: a named request's fate, read from the log.
+//! - [`check`]: the checker of a fault run: a recorded history judged against the log.
 //! - [`metrics`]: the node's Prometheus metrics.
 //! - [`service`]: what every interface of a node calls: forwarding, reads, membership.
 //! - [`node`]: a node of the service: the Raft node and, while it leads, the engine.
@@ -23,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod check;
 pub mod client;
 pub mod daemon;
 mod durable_file;
