@@ -5,6 +5,15 @@
 //! its data directory) the node with the lowest id initialises the cluster with every
 //! listed member and the others wait for it; a restarted node rejoins from its data
 //! directory.
+//!
+//! **A failed node stops.** When the Raft core stops with an error (a storage error is
+//! fatal to openraft: a disk that cannot be written), the node stops acknowledging
+//! anything: its leader tasks stop (their unanswered requests learn that their fate is
+//! unknown), its Raft node shuts down, it stops listening, and [`Running::wait`] ends with
+//! the error ([`Running::failure`] tells it); `leaseholdd` then exits with status 70.
+//!
+//! **Fault injection** ([`NodeOptions::fault_injection`], `--dial`, `--snapshot-logs`)
+//! is off unless asked for; see [`crate::api`]'s `/debug` routes.
 
 use crate::api;
 use crate::log_store::LogStore;
@@ -13,7 +22,9 @@ use crate::node::Node;
 use crate::service::Service;
 use crate::state_machine::StateMachine;
 use crate::types::Raft;
-use openraft::BasicNode;
+use openraft::async_runtime::WatchReceiver;
+use openraft::errors::Fatal;
+use openraft::{BasicNode, SnapshotPolicy};
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
@@ -42,6 +53,14 @@ pub struct NodeOptions {
     pub heartbeat_ms: u64,
     /// Raft's election timeout in ms (a random value between it and twice it).
     pub election_timeout_ms: u64,
+    /// Serve the fault-injection routes (`POST /debug/clock`, `POST /debug/disk`).
+    pub fault_injection: bool,
+    /// Peers reached at another address than their membership address (node id →
+    /// `HOST:PORT`), e.g. through a proxy ([`HttpNetwork::with_dial`]).
+    pub dial: BTreeMap<u64, String>,
+    /// Take a snapshot (and so purge the log) every this many entries
+    /// (`SnapshotPolicy::LogsSinceLast`); `None`: openraft's default.
+    pub snapshot_logs: Option<u64>,
 }
 
 impl NodeOptions {
@@ -57,6 +76,9 @@ impl NodeOptions {
             engine: leasehold::Config::default(),
             heartbeat_ms: 100,
             election_timeout_ms: 500,
+            fault_injection: false,
+            dial: BTreeMap::new(),
+            snapshot_logs: None,
         }
     }
 
@@ -66,15 +88,19 @@ impl NodeOptions {
     ///
     /// When openraft finds it invalid.
     pub fn raft_config(&self) -> io::Result<openraft::Config> {
-        openraft::Config {
+        let mut config = openraft::Config {
             cluster_name: "leasehold".into(),
             heartbeat_interval: self.heartbeat_ms,
             election_timeout_min: self.election_timeout_ms,
-            election_timeout_max: self.election_timeout_ms * 2,
+            election_timeout_max: self.election_timeout_ms.saturating_mul(2),
             ..openraft::Config::default()
+        };
+        if let Some(n) = self.snapshot_logs {
+            config.snapshot_policy = SnapshotPolicy::LogsSinceLast(n);
         }
-        .validate()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+        config
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
     }
 }
 
@@ -85,8 +111,12 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Its service.
     pub service: Arc<Service>,
-    server: JoinHandle<io::Result<()>>,
+    /// The HTTP server, until it has been waited for.
+    server: Option<JoinHandle<io::Result<()>>>,
     stop: watch::Sender<bool>,
+    /// Why the node failed, once it has.
+    failed: watch::Receiver<Option<String>>,
+    watcher: JoinHandle<()>,
 }
 
 impl Running {
@@ -97,18 +127,49 @@ impl Running {
     /// When the Raft node fails to shut down.
     pub async fn shutdown(self) -> io::Result<()> {
         let _ = self.stop.send(true);
-        let _ = self.server.await;
+        if let Some(server) = self.server {
+            let _ = server.await;
+        }
+        self.watcher.abort();
         self.service.node().shutdown().await
     }
 
     /// Waits until the HTTP server ends (it ends only on [`Running::shutdown`] or an
-    /// error).
+    /// error) or the node fails.
     ///
     /// # Errors
     ///
-    /// The server's error.
+    /// The server's error, or the node's failure ([`Running::failure`]): its Raft core
+    /// stopped with an error (e.g. a storage error), and the node stopped.
     pub async fn wait(&mut self) -> io::Result<()> {
-        (&mut self.server).await.map_err(io::Error::other)?
+        let mut failed = self.failed.clone();
+        let failure = async move {
+            match failed.wait_for(Option::is_some).await {
+                Ok(why) => why.clone(),
+                // The watcher ended without a failure: never.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let result = match &mut self.server {
+            Some(server) => tokio::select! {
+                ended = server => {
+                    self.server = None;
+                    ended.map_err(io::Error::other).and_then(|r| r)
+                }
+                why = failure => Err(io::Error::other(format!("the node failed: {}", why.unwrap_or_default()))),
+            },
+            None => Ok(()),
+        };
+        match self.failure() {
+            Some(why) => Err(io::Error::other(format!("the node failed: {why}"))),
+            None => result,
+        }
+    }
+
+    /// Why the node failed (its Raft core stopped with this error), if it has.
+    #[must_use]
+    pub fn failure(&self) -> Option<String> {
+        self.failed.borrow().clone()
     }
 }
 
@@ -144,14 +205,14 @@ pub async fn start(options: NodeOptions) -> io::Result<Running> {
     let token: Option<Arc<str>> = options.token.as_deref().map(Arc::from);
     let listener = TcpListener::bind(options.listen).await?;
     let addr = listener.local_addr()?;
-    let network = HttpNetwork::new(token.clone());
+    let network = HttpNetwork::new(token.clone()).with_dial(options.dial.clone());
     let raft = Raft::new(options.id, config, network, log.clone(), sm.clone())
         .await
         .map_err(io::Error::other)?;
     let node = Node::new(raft.clone(), log, sm, options.engine.clone())?;
     let service = Arc::new(Service::new(node, token));
     let (stop, mut stopped) = watch::channel(false);
-    let router = api::router(Arc::clone(&service));
+    let router = api::router_with(Arc::clone(&service), options.fault_injection);
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -159,13 +220,52 @@ pub async fn start(options: NodeOptions) -> io::Result<Running> {
             })
             .await
     });
+    let (fail, failed) = watch::channel(None);
+    let watcher = tokio::spawn(watch_failure(Arc::clone(&service), fail, stop.clone()));
     initialise(&raft, &options, addr).await?;
     Ok(Running {
         addr,
         service,
-        server,
+        server: Some(server),
         stop,
+        failed,
+        watcher,
     })
+}
+
+/// Watches the Raft core's running state; when it stops with an error, logs it, stops
+/// the node (its leader tasks and Raft) and the HTTP server, and reports the error on
+/// `fail`. A normal shutdown ends the watch quietly.
+async fn watch_failure(
+    service: Arc<Service>,
+    fail: watch::Sender<Option<String>>,
+    stop: watch::Sender<bool>,
+) {
+    let node = service.node();
+    let mut metrics = node.raft().metrics();
+    loop {
+        let running = metrics.borrow_watched().running_state.clone();
+        match running {
+            Ok(()) => {}
+            Err(Fatal::Stopped) => return,
+            Err(e) => {
+                tracing::error!(
+                    node = node.id(),
+                    "the Raft node failed, stopping the node: {e}"
+                );
+                let _ = node.shutdown().await;
+                let _ = fail.send(Some(e.to_string()));
+                let _ = stop.send(true);
+                return;
+            }
+        }
+        if metrics.changed().await.is_err() {
+            // The core is gone: its last state was seen above, or is now.
+            if metrics.borrow_watched().running_state.is_ok() {
+                return;
+            }
+        }
+    }
 }
 
 /// On a first start, the lowest id of the members initialises the cluster.

@@ -20,6 +20,7 @@
 //!    (`handle_abandoned`). When nothing is in flight, queued requests are shed and the
 //!    task ends.
 
+use crate::clock::Clock;
 use crate::fence::BatchOutcome;
 use crate::metrics::Stats;
 use crate::state_machine::StateMachine;
@@ -105,7 +106,6 @@ pub(crate) struct Task {
     sm: StateMachine,
     shared: Arc<Shared>,
     config: leasehold::Config,
-    base: Instant,
 }
 
 /// The serving state of a task.
@@ -137,18 +137,21 @@ impl Task {
             sm,
             shared,
             config,
-            base: Instant::now(),
         }
     }
 
+    /// The node's clock ([`crate::clock::Clock`]), which the fault-injection routes may
+    /// skew either way: the engine ignores a time earlier than one it was given, so a
+    /// backward jump only holds its time still.
     fn now(&self) -> Time {
-        Time::from_millis(u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX))
+        self.shared.clock.now()
     }
 
     /// Whether this node still leads with this task's epoch.
     fn leads(&self) -> bool {
         let m = self.raft.metrics().borrow_watched().clone();
-        m.state == ServerState::Leader
+        m.running_state.is_ok()
+            && m.state == ServerState::Leader
             && m.current_leader == Some(m.id)
             && crate::fence::epoch_of(m.current_term, u16::try_from(m.id).unwrap_or(u16::MAX))
                 == self.epoch
@@ -221,8 +224,9 @@ impl Task {
     ) {
         let mut wake = self.drain(s).await;
         loop {
-            let sleep =
-                (self.base + Duration::from_millis(wake.as_millis())).min(Instant::now() + POLL);
+            // The clock may be skewed (even backwards): sleep by how far ahead of it the
+            // wake-up is, at most `POLL`.
+            let sleep = Instant::now() + wake.saturating_since(self.now()).min(POLL);
             tokio::select! {
                 request = rx.recv(), if !s.deposed => match request {
                     Some(Request::Submit(Submit { op, origin, reply })) => {
@@ -496,6 +500,8 @@ pub(crate) struct Shared {
     stopped: AtomicBool,
     /// The node's metrics.
     pub(crate) stats: Stats,
+    /// The node's time source.
+    pub(crate) clock: Clock,
 }
 
 impl Shared {

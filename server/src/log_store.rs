@@ -15,6 +15,11 @@
 //!
 //! Any I/O failure is returned as an [`io::Error`], which stops the Raft node: nothing is
 //! ever reported durable that is not.
+//!
+//! **Injected failures.** Once the switch of [`LogStore::fail_switch`] is set (the
+//! fault-injection route `POST /debug/disk` sets it), every append, vote save,
+//! truncation and purge fails with an I/O error "injected disk failure" without touching
+//! the disk, as a failed disk would; reads still work.
 
 use crate::durable_file::{self, invalid_data};
 use crate::types::TypeConfig;
@@ -27,6 +32,7 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The name of the vote's file in the store directory.
@@ -37,6 +43,8 @@ const VOTE_FILE: &str = "raft-vote";
 #[derive(Debug, Clone)]
 pub struct LogStore {
     inner: Arc<Mutex<Inner>>,
+    /// Set: every write fails ([`LogStore::fail_switch`]).
+    fail: Arc<AtomicBool>,
 }
 
 /// The open store and what is known about it.
@@ -103,6 +111,7 @@ impl LogStore {
                 purged,
                 last,
             })),
+            fail: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -119,6 +128,23 @@ impl LogStore {
     ) -> io::Result<(u64, Vec<EntryOf<TypeConfig>>)> {
         self.blocking(move |inner| Ok((inner.first_held(), inner.entries(from, to)?)))
             .await
+    }
+
+    /// The switch that makes every later write of this log (appends, vote saves,
+    /// truncations, purges) fail with an I/O error "injected disk failure", for fault
+    /// injection. Shared by every handle of this log; off when opened.
+    #[must_use]
+    pub fn fail_switch(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.fail)
+    }
+
+    /// The injected failure, when the switch is set.
+    fn check_disk(&self) -> io::Result<()> {
+        if self.fail.load(Ordering::Acquire) {
+            Err(io::Error::other("injected disk failure"))
+        } else {
+            Ok(())
+        }
     }
 
     fn lock(&self) -> io::Result<MutexGuard<'_, Inner>> {
@@ -290,6 +316,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &VoteOf<TypeConfig>) -> Result<(), io::Error> {
+        self.check_disk()?;
         let vote = *vote;
         self.blocking(move |inner| {
             let bytes = postcard::to_allocvec(&vote).map_err(io::Error::other)?;
@@ -310,9 +337,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let entries: Vec<_> = entries.into_iter().collect();
-        let written = self
-            .blocking(move |inner| entries.iter().try_for_each(|e| inner.append(e)))
-            .await;
+        let written = match self.check_disk() {
+            Ok(()) => {
+                self.blocking(move |inner| entries.iter().try_for_each(|e| inner.append(e)))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         match &written {
             Ok(()) => callback.io_completed(Ok(())),
             Err(e) => callback.io_completed(Err(io::Error::new(e.kind(), e.to_string()))),
@@ -324,11 +355,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         &mut self,
         last_log_id: Option<LogIdOf<TypeConfig>>,
     ) -> Result<(), io::Error> {
+        self.check_disk()?;
         self.blocking(move |inner| inner.truncate_after(last_log_id))
             .await
     }
 
     async fn purge(&mut self, log_id: LogIdOf<TypeConfig>) -> Result<(), io::Error> {
+        self.check_disk()?;
         self.blocking(move |inner| inner.purge(log_id)).await
     }
 }

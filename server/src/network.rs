@@ -6,6 +6,10 @@
 //! one RPC at a time per connection, so neither frame carries an id: the server
 //! ([`serve`]) answers requests in order, one at a time.
 //!
+//! A node may be told to reach some peers at other addresses than the membership's
+//! ([`HttpNetwork::with_dial`], `leaseholdd --dial`), so a fault harness can put a proxy
+//! between each pair of nodes.
+//!
 //! The client ([`HttpNetwork`], [`HttpConnection`]) connects lazily and keeps the socket
 //! between RPCs. Any failure (connecting, the handshake refused, I/O, a malformed or
 //! unexpected reply, the RPC's hard TTL running out, the remote node answering with an
@@ -35,6 +39,7 @@ use openraft::storage::Snapshot;
 use openraft::type_config::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
 use openraft::{BasicNode, OptionalSend, RaftNetworkV2};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -90,6 +95,8 @@ pub enum RaftReply {
 #[derive(Clone)]
 pub struct HttpNetwork {
     token: Option<Arc<str>>,
+    /// Where to reach some peers instead of their membership addresses.
+    dial: Arc<BTreeMap<u64, String>>,
 }
 
 impl HttpNetwork {
@@ -97,7 +104,19 @@ impl HttpNetwork {
     /// set (and no `Authorization` header otherwise).
     #[must_use]
     pub fn new(token: Option<Arc<str>>) -> HttpNetwork {
-        HttpNetwork { token }
+        HttpNetwork {
+            token,
+            dial: Arc::new(BTreeMap::new()),
+        }
+    }
+
+    /// This factory, reaching each peer named in `dial` (node id → `HOST:PORT`) at that
+    /// address instead of the one in the membership (e.g. through a proxy a fault
+    /// harness controls). Other peers are reached at their membership addresses.
+    #[must_use]
+    pub fn with_dial(mut self, dial: BTreeMap<u64, String>) -> HttpNetwork {
+        self.dial = Arc::new(dial);
+        self
     }
 }
 
@@ -105,9 +124,10 @@ impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
     type Network = HttpConnection;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> HttpConnection {
+        let addr = self.dial.get(&target).unwrap_or(&node.addr);
         HttpConnection {
             target,
-            url: format!("ws://{}{RAFT_PATH}", node.addr),
+            url: format!("ws://{addr}{RAFT_PATH}"),
             token: self.token.clone(),
             socket: None,
         }

@@ -5,7 +5,9 @@
 //! - `GET /v1/stream`: the binary stream ([`stream`], frames in [`crate::wire`]);
 //! - `GET /v1/watch[?from=INDEX]`: committed batches as JSON text messages ([`watch`]);
 //! - `GET /metrics`: Prometheus text;
-//! - `GET /raft`: the Raft RPCs between nodes ([`crate::network`]).
+//! - `GET /raft`: the Raft RPCs between nodes ([`crate::network`]);
+//! - `POST /debug/{clock,disk}`: fault injection, only when enabled ([`router_with`]);
+//!   404 otherwise.
 //!
 //! **Safe by default.** With a token configured, every route needs
 //! `Authorization: Bearer TOKEN` (WebSockets from a browser may pass `?token=TOKEN`),
@@ -13,6 +15,7 @@
 //! [`MAX_IN_FLIGHT`] HTTP requests are served at once and [`MAX_SOCKETS`] WebSockets are
 //! open at once; beyond that, 503 with `Retry-After`.
 
+mod debug;
 mod json;
 mod proxy;
 mod stream;
@@ -75,8 +78,15 @@ pub(crate) fn too_many_sockets() -> Response {
     r
 }
 
-/// The router of a node's service.
+/// The router of a node's service, without the fault-injection routes.
 pub fn router(service: Arc<Service>) -> Router {
+    router_with(service, false)
+}
+
+/// The router of a node's service; with `fault_injection`, also the fault-injection
+/// routes `POST /debug/clock` and `POST /debug/disk` (see the `debug` module's routes in
+/// this module's documentation), behind the token like every route.
+pub fn router_with(service: Arc<Service>, fault_injection: bool) -> Router {
     let app = App {
         service,
         requests: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
@@ -88,6 +98,9 @@ pub fn router(service: Arc<Service>) -> Router {
             &format!("/v1/{kind}"),
             post(move |state, body| json::operation(state, kind, body)),
         );
+    }
+    if fault_injection {
+        v1 = v1.merge(debug::routes());
     }
     v1.route("/v1/leases", get(json::leases))
         .route("/v1/status", get(json::status))

@@ -4,7 +4,14 @@
 //! leaseholdd --id 1 --listen 127.0.0.1:7401 --data ./data/1 \
 //!            [--peer 2=127.0.0.1:7402 --peer 3=127.0.0.1:7403] [--token-file FILE] \
 //!            [--batch-interval-ms 100] [engine options]
+//!            [--fault-injection] [--dial 2=127.0.0.1:9402] [--snapshot-logs N]
 //! ```
+//!
+//! Fault injection (off by default): `--fault-injection` serves `POST /debug/clock` and
+//! `POST /debug/disk`; `--dial ID=HOST:PORT` reaches peer ID at that address instead of
+//! its membership address (e.g. a proxy); `--snapshot-logs N` snapshots (and purges the
+//! log) every N entries. If the Raft node fails (a storage error), `leaseholdd` logs it
+//! and exits with status 70.
 //!
 //! Prints `leaseholdd: node ID listening on ADDR` once it serves, logs to stderr
 //! (`RUST_LOG`-style levels with `--log`), and stops on Ctrl-C or SIGTERM.
@@ -16,6 +23,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// The exit status when the Raft node failed (EX_SOFTWARE).
+const FAILED: u8 = 70;
 
 /// One node of the leasehold lease service.
 #[derive(Debug, Parser)]
@@ -64,6 +74,16 @@ struct Args {
     /// Raft's election timeout, in ms (a random value up to twice it is used).
     #[arg(long, default_value_t = 500)]
     election_timeout_ms: u64,
+    /// Serve the fault-injection routes (POST /debug/clock, POST /debug/disk).
+    #[arg(long)]
+    fault_injection: bool,
+    /// Reach peer ID at HOST:PORT instead of its membership address, as ID=HOST:PORT
+    /// (repeat for each; e.g. through a proxy).
+    #[arg(long = "dial", value_parser = parse_peer)]
+    dial: Vec<(u64, String)>,
+    /// Take a snapshot (and purge the log) every N entries (default: openraft's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    snapshot_logs: Option<u64>,
     /// The log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "warn")]
     log: tracing::Level,
@@ -119,6 +139,9 @@ impl Args {
             engine,
             heartbeat_ms: self.heartbeat_ms,
             election_timeout_ms: self.election_timeout_ms,
+            fault_injection: self.fault_injection,
+            dial: self.dial.iter().cloned().collect(),
+            snapshot_logs: self.snapshot_logs,
             ..NodeOptions::new(self.id, self.listen, &self.data)
         })
     }
@@ -181,6 +204,10 @@ fn main() -> ExitCode {
         tokio::select! {
             () = shutdown_signal() => {}
             result = running.wait() => {
+                if let Some(why) = running.failure() {
+                    eprintln!("leaseholdd: node {id} failed and stopped: {why}");
+                    return ExitCode::from(FAILED);
+                }
                 if let Err(e) = result {
                     eprintln!("leaseholdd: the server stopped: {e}");
                     return ExitCode::FAILURE;
