@@ -2,6 +2,7 @@
 //! ([`leasehold::Fsm`]) behind an [openraft] log kept in leasehold's on-disk
 //! segment store ([`leasehold::driver::Store`]).
 //!
+//! - [`clock`]: the node's time source (skewable, for fault injection).
 //! - [`types`]: the Raft type configuration: one log entry per engine batch.
 //! - [`log_store`]: the Raft log and vote over a store directory.
 //! - [`state_machine`]: applies committed batches to the [`leasehold::Fsm`] and keeps its
@@ -26,6 +27,7 @@
 pub mod api;
 pub mod check;
 pub mod client;
+pub mod clock;
 pub mod daemon;
 mod durable_file;
 pub mod feed;
