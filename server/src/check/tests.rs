@@ -1,7 +1,8 @@
 use super::*;
-use crate::history::FaultRecord;
+use crate::history::{Belief, FaultRecord, ReadRecord, RequestRecord};
 use crate::types::BatchEntry;
 use crate::wire::{Lease, Leases};
+use leasehold::Key;
 use std::time::Duration;
 
 const SECS: Duration = Duration::from_secs(10);
