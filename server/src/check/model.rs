@@ -77,7 +77,7 @@ impl Model {
                         (ViolationKind::TwoHolders, "still in force")
                     } else {
                         (
-                            ViolationKind::EarlyGrant,
+                            ViolationKind::EventMismatch,
                             "past its expiry but never expired",
                         )
                     };

@@ -62,15 +62,14 @@ pub struct Violation {
 pub enum ViolationKind {
     /// A lease granted while another holder's grant was in force.
     TwoHolders,
-    /// A lease granted to another holder after the previous holder's expiry passed
-    /// without the log ever expiring it.
-    EarlyGrant,
-    /// A lease expired before its expiry, or while pinned.
+    /// A lease expired (its holder deposed) before its expiry, or while pinned, so that
+    /// a grant after it could come before the previous holder's expiry.
     EarlyExpiry,
     /// A lease granted with a fencing token not above its previous ones.
     TokenNotIncreasing,
     /// An event that contradicts the lease state before it (extending, revoking or
-    /// expiring a grant nobody holds, shortening an expiry).
+    /// expiring a grant nobody holds, shortening an expiry, granting a lease whose
+    /// previous grant passed its expiry but never expired).
     EventMismatch,
     /// The replay disagrees with itself (the fence rule, or the state machine applying
     /// the same operations twice).
@@ -100,7 +99,6 @@ impl fmt::Display for ViolationKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = match self {
             ViolationKind::TwoHolders => "two-holders",
-            ViolationKind::EarlyGrant => "early-grant",
             ViolationKind::EarlyExpiry => "early-expiry",
             ViolationKind::TokenNotIncreasing => "token-not-increasing",
             ViolationKind::EventMismatch => "event-mismatch",

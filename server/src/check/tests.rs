@@ -408,3 +408,31 @@ fn an_incomplete_log_leaves_earlier_requests_unchecked() {
     // Time goes out of sync on a fresh state machine, but nothing is a violation.
     assert!(report.is_clean(), "{report}");
 }
+
+#[test]
+fn an_incomplete_log_still_catches_a_refused_request_found_applied() {
+    let (mut history, log) = clean();
+    history.requests[3].outcome = Ok(Outcome::Shed);
+    let tail: Vec<LoggedBatch> = log.0[2..].to_vec();
+    let report = check(&history, 3, &tail);
+    assert_eq!(
+        report.count(ViolationKind::FoundButNotApplied),
+        1,
+        "{report}"
+    );
+    assert_eq!(report.violations.len(), 1, "{report}");
+}
+
+#[test]
+fn a_request_answered_by_an_ignored_batch_only_is_lost() {
+    let (mut history, log) = clean();
+    // The fenced-off batch carried (9, 1): answering it `ok` is a lost acknowledgement.
+    history.requests[4].outcome = ok(3);
+    let report = check(&history, 0, &log.0);
+    assert_eq!(report.count(ViolationKind::Lost), 1, "{report}");
+    let v = &report.violations[0];
+    assert!(
+        v.context.iter().any(|l| l.contains("batch ignored")),
+        "{v:?}"
+    );
+}
