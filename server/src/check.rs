@@ -11,7 +11,8 @@
 //! 2. **Answers against the log**, by the names requests were sent under: an applied
 //!    answer is found (its last name) in an applied batch with the same result; an answer
 //!    that says it did not apply is not found; no earlier name is ever found applied; no
-//!    name is found applied twice or in two records. An acknowledged operation not found is **lost**.
+//!    name is found applied twice or in two records. An acknowledged operation not found
+//!    is **lost**.
 //! 3. **Beliefs**: no two holders believe they lead one lease at the same wall time; each
 //!    belief's token was granted to that holder for that lease.
 //! 4. **Linearizable reads**: a read never shows a lease older than an answer received
