@@ -3,18 +3,33 @@
 //!
 //! ```text
 //! faults [--seconds 60 | --minutes N] [--seed 1] [--leaseholdd PATH] [--json]
+//!        [--history FILE]
 //! ```
 //!
 //! It starts three real `leaseholdd` processes (with `--fault-injection`, a TCP proxy
 //! per ordered pair of nodes given to them with `--dial`, and `--snapshot-logs` so the
-//! whole log stays), drives them with trackers, holders and a reader through two
-//! `Client`s, and injects faults on a schedule drawn from the seed: SIGKILL of the
-//! leader, a follower, two nodes or all of them; SIGSTOP of the leader; partitions
-//! through the proxies; clock skew; disk failure. At the end it heals everything, waits
-//! for the nodes to agree, stops them, reads the committed log and checks the recorded
-//! history against it. Progress goes to stderr, the report to stdout (`--json`: as
-//! JSON). Exit status 1 when the check found violations, an acknowledged operation was
-//! lost, or a fault kind never fired; 2 when the run itself failed.
+//! whole log stays), drives them with trackers (leadership beliefs), holders (claims,
+//! renewals, rival claims, pins, handovers, revocations, in the ordinary and the
+//! singular namespace) and readers (`leases` through the `Client`, `GET /v1/leases` from
+//! each node in turn) through two `Client`s, and injects faults on a schedule drawn from
+//! the seed (the first round has every kind once, in a seeded order):
+//!
+//! - `kill-leader`, `kill-follower`: SIGKILL, restart on the same data;
+//! - `kill-two`: SIGKILL of a follower, then of the leader, then both restarted;
+//! - `kill-all`: every node SIGKILLed, then all restarted;
+//! - `pause-leader`: SIGSTOP of the leader for longer than any lease, then SIGCONT;
+//! - `partition-leader`, `partition-follower`: a node's proxies cut both ways;
+//!   `partition-one-way`: only the leader's links to the followers;
+//! - `clock-forward`, `clock-backward`: `POST /debug/clock` on one node, then skew 0
+//!   (later rounds also skew a clock during another fault);
+//! - `disk-fail`: `POST /debug/disk` on one node; it exits (70) and is restarted.
+//!
+//! At the end it heals everything, waits for the nodes to agree, stops them, reads the
+//! leader's committed log and checks the recorded history against it
+//! ([`leasehold_server::check`]). Progress goes to stderr, the report to stdout
+//! (`--json`: as JSON; `--history FILE`: the history too). Exit status 1 when the check
+//! found violations, an acknowledged operation was lost, or a fault kind never fired; 2
+//! when the run itself failed.
 
 #[path = "faults/cluster.rs"]
 mod cluster;
@@ -61,6 +76,9 @@ struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the recorded history (Rust debug format, one record a line) to FILE.
+    #[arg(long)]
+    history: Option<PathBuf>,
 }
 
 /// What the leader monitor saw.
@@ -233,7 +251,8 @@ async fn run(args: Args) -> Result<Report, String> {
         })
     };
 
-    let load = Load::start(&recorder, &trackers, &requests, args.seed);
+    let nodes = addrs.values().copied().collect();
+    let load = Load::start(&recorder, &trackers, &requests, nodes, args.seed);
     let mut schedule = Schedule::new(args.seed, &cluster, Arc::clone(&recorder));
     let start = tokio::time::Instant::now();
     // The first round of kinds may run past the time asked for, by up to 30 s.
@@ -290,10 +309,32 @@ async fn run(args: Args) -> Result<Report, String> {
         .map_err(|e| format!("reading node {leader}'s log: {e}"))?;
     drop(cluster);
     let history = recorder.snapshot();
+    if let Some(path) = &args.history {
+        write_history(path, &history).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
     let checked = check::check(&history, first, &log);
     report.tally(&history, first, &log, &checked);
     eprintln!("faults: {:>6.1}s done", secs(recorder.now_us()));
     Ok(report)
+}
+
+/// Writes `history` to `path`, one record a line, numbered as the checker numbers them.
+fn write_history(path: &std::path::Path, history: &history::History) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (i, r) in history.requests.iter().enumerate() {
+        writeln!(out, "request #{i} {r:?}")?;
+    }
+    for (i, r) in history.reads.iter().enumerate() {
+        writeln!(out, "read #{i} {r:?}")?;
+    }
+    for (i, b) in history.beliefs.iter().enumerate() {
+        writeln!(out, "belief #{i} {b:?}")?;
+    }
+    for (i, f) in history.faults.iter().enumerate() {
+        writeln!(out, "fault #{i} {f:?}")?;
+    }
+    out.flush()
 }
 
 /// Waits until a leader is agreed on and every node has applied the same index (the

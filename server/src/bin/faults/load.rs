@@ -3,12 +3,15 @@
 //! the singular namespace), and a reader of `leases`; everything recorded in a
 //! [`History`].
 
+use crate::cluster::http;
 use leasehold::{Key, LEADERSHIP_NAMESPACE, Op, Outcome, SINGULAR_NAMESPACE};
 use leasehold_server::client::{Client, Leadership};
 use leasehold_server::history::{Belief, History, ReadRecord, RequestRecord};
+use leasehold_server::wire::Leases;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +22,7 @@ pub const TRACK_LEASE: Duration = Duration::from_secs(2);
 /// How long the holders' claims and renewals last.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(3);
 /// How many request-sending holders.
-const HOLDERS: u32 = 6;
+const HOLDERS: u32 = 10;
 /// How many leadership keys, and trackers on each.
 const TRACKED_KEYS: usize = 4;
 const TRACKERS_PER_KEY: usize = 3;
@@ -70,11 +73,12 @@ pub struct Load {
 
 impl Load {
     /// Starts the load over `trackers` (the client the trackers use) and `requests`
-    /// (the one the holders and the reader use).
+    /// (the one the holders and the reader use), with an HTTP reader of `nodes`.
     pub fn start(
         recorder: &Arc<Recorder>,
         trackers: &Client,
         requests: &Client,
+        nodes: Vec<SocketAddr>,
         seed: u64,
     ) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
@@ -108,6 +112,12 @@ impl Load {
             Arc::clone(recorder),
             requests.clone(),
             100,
+            Arc::clone(&stop),
+        )));
+        load.workers.push(tokio::spawn(http_reader(
+            Arc::clone(recorder),
+            nodes,
+            101,
             stop,
         )));
         load
@@ -286,7 +296,7 @@ async fn holder(
             let (key, _) = held.swap_remove(rng.random_range(0..held.len()));
             send(&recorder, &client, p, Op::revoke(key, me.as_str())).await;
         }
-        tokio::time::sleep(Duration::from_millis(rng.random_range(30..80))).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(10..50))).await;
     }
     for key in pinned {
         send(&recorder, &client, p, Op::unpin(key, entity.as_str())).await;
@@ -308,5 +318,40 @@ async fn reader(recorder: Arc<Recorder>, client: Client, process: u32, stop: Arc
             });
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Reads every lease over HTTP (`GET /v1/leases`) from each node in turn, followers
+/// included (they forward the read), every 150 ms.
+async fn http_reader(
+    recorder: Arc<Recorder>,
+    nodes: Vec<SocketAddr>,
+    process: u32,
+    stop: Arc<AtomicBool>,
+) {
+    for i in 0.. {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let addr = nodes[i % nodes.len()];
+        let sent_us = recorder.now_us();
+        let answer = http(addr, "GET", "/v1/leases", None, Duration::from_secs(5)).await;
+        let received_us = recorder.now_us();
+        let result = match answer {
+            Ok((200, body)) => {
+                serde_json::from_str::<Leases>(&body).map_err(|e| format!("{addr}: {e}: {body}"))
+            }
+            Ok((code, body)) => Err(format!("{addr}: {code} {}", body.trim())),
+            Err(e) => Err(format!("{addr}: {e}")),
+        };
+        recorder.with(|h| {
+            h.reads.push(ReadRecord {
+                process,
+                sent_us,
+                received_us,
+                result,
+            });
+        });
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }

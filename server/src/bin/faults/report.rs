@@ -119,6 +119,32 @@ impl Report {
         self.reads = history.reads.len();
         self.beliefs = history.beliefs.len();
         self.first_index = first_index;
+        let mut seen: BTreeMap<(u64, u64), Vec<u64>> = BTreeMap::new();
+        for b in log.iter().filter(|b| !b.entry.is_fence()) {
+            if let Ok(batch) = leasehold::Batch::decode(&b.entry.batch) {
+                seen.entry((b.entry.epoch, batch.seq))
+                    .or_default()
+                    .push(b.index);
+            }
+        }
+        let shared: Vec<String> = seen
+            .iter()
+            .filter(|(_, at)| at.len() > 1)
+            .map(|((epoch, seq), at)| format!("epoch {epoch} seq {seq} at log {at:?}"))
+            .collect();
+        if !shared.is_empty() {
+            self.problems.push(format!(
+                "{} batch numbers appear more than once in the committed log (the outcome table \
+                 is keyed by them): {}",
+                shared.len(),
+                shared
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
         for r in &history.requests {
             *self.answers.entry(answer(&r.outcome)).or_default() += 1;
             if !matches!(r.outcome, Ok(Outcome::Applied(_))) {
@@ -256,15 +282,23 @@ impl Report {
             .collect();
         let _ = writeln!(s, "answers: {}", answers.join(", "));
         let _ = writeln!(s, "violations: {}", self.violations);
-        let lines: Vec<&str> = self.checker_output.lines().collect();
-        for line in lines.iter().take(40) {
-            let _ = writeln!(s, "  {line}");
+        // Every violation's line; the records around it for the first few only.
+        let mut shown = 0;
+        let mut hidden = 0;
+        for line in self.checker_output.lines() {
+            if line.starts_with('[') {
+                shown += 1;
+            }
+            if shown <= 8 || !line.starts_with(' ') {
+                let _ = writeln!(s, "  {line}");
+            } else {
+                hidden += 1;
+            }
         }
-        if lines.len() > 40 {
+        if hidden > 0 {
             let _ = writeln!(
                 s,
-                "  ... {} more lines (--json has them all)",
-                lines.len() - 40
+                "  ({hidden} lines of context left out; --json has them all)"
             );
         }
         let _ = writeln!(s, "acknowledged operations lost: {}", c.lost);
