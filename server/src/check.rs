@@ -474,8 +474,19 @@ impl Checker<'_> {
             .tags
             .get(found.tag)
             .is_some_and(|t| t.rival.is_some());
-        op.key() == logged.op.key() && (rival || op.kind() == logged.op.kind())
+        op.key() == logged.op.key()
+            && (rival || op.kind() == logged.op.kind() || renewal(op, &logged.op))
     }
+}
+
+/// Whether `logged` is the extension the engine writes for `op`, a claim by the lease's
+/// current holder (the engine renews rather than refuse it).
+fn renewal(op: &Op, logged: &Op) -> bool {
+    matches!(
+        (op, logged),
+        (Op::Claim { holder: a, duration: d, .. }, Op::Extend { holder: b, duration: e, .. })
+            if a == b && d == e
+    )
 }
 
 /// What a rival claimant of `op` is answered: who holds the lease after it (`invalid`

@@ -31,7 +31,15 @@ pub enum BatchOutcome {
 pub struct Fence {
     epoch: u64,
     outcomes: BTreeMap<(u64, u64), BatchOutcome>,
+    /// The highest batch number seen in each recent epoch (the newest
+    /// [`EPOCHS_KEPT`]), so that a leader that leads the same epoch again (after a
+    /// restart, openraft may restore its leadership of the same term) goes on numbering
+    /// after it and `(epoch, seq)` stays unique.
+    seqs: BTreeMap<u64, u64>,
 }
+
+/// How many epochs' highest batch numbers the fence keeps.
+pub const EPOCHS_KEPT: usize = 1024;
 
 impl Fence {
     /// The highest epoch fenced so far (0 before any fence).
@@ -45,6 +53,13 @@ impl Fence {
     #[must_use]
     pub fn outcome(&self, epoch: u64, seq: u64) -> Option<&BatchOutcome> {
         self.outcomes.get(&(epoch, seq))
+    }
+
+    /// The highest batch number of `epoch` that reached the log (applied or ignored), if
+    /// any is known.
+    #[must_use]
+    pub fn highest_seq(&self, epoch: u64) -> Option<u64> {
+        self.seqs.get(&epoch).copied()
     }
 
     /// How many outcomes the table holds.
@@ -105,6 +120,11 @@ impl Fence {
         self.outcomes.insert((entry.epoch, seq), outcome);
         while self.outcomes.len() > TABLE_CAPACITY {
             self.outcomes.pop_first();
+        }
+        let highest = self.seqs.entry(entry.epoch).or_insert(seq);
+        *highest = (*highest).max(seq);
+        while self.seqs.len() > EPOCHS_KEPT {
+            self.seqs.pop_first();
         }
         (response, committed)
     }
@@ -182,6 +202,19 @@ mod tests {
             Some(BatchOutcome::Applied(_))
         ));
         assert_eq!(fence.outcome(1, 3), None);
+    }
+
+    #[test]
+    fn the_highest_batch_number_of_each_epoch_is_kept() {
+        let (mut fence, mut fsm) = (Fence::default(), Fsm::new());
+        assert_eq!(fence.highest_seq(3), None);
+        for seq in [1, 2, 7, 4] {
+            let _ = fence.apply(&mut fsm, &claim(3, seq, seq));
+        }
+        let _ = fence.apply(&mut fsm, &BatchEntry::fence(5));
+        let _ = fence.apply(&mut fsm, &claim(3, 9, 9));
+        assert_eq!(fence.highest_seq(3), Some(9), "ignored batches count too");
+        assert_eq!(fence.highest_seq(5), None);
     }
 
     #[test]

@@ -168,6 +168,13 @@ impl Task {
         if fenced != self.epoch {
             return next_seq;
         }
+        // Leading this epoch again (after a restart): number after its batches in the log.
+        let seen = self
+            .sm
+            .read_fence(|f| f.highest_seq(self.epoch))
+            .ok()
+            .flatten();
+        let next_seq = next_seq.max(seen.map_or(1, |s| s + 1));
         let Ok(engine) = Engine::with_state(self.config.clone(), fsm, next_seq, self.now()) else {
             return next_seq;
         };

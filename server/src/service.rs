@@ -177,10 +177,15 @@ impl Service {
         loop {
             let raft = self.node.raft();
             if raft.metrics().borrow_watched().state == ServerState::Leader {
-                if raft
-                    .ensure_linearizable(ReadPolicy::ReadIndex)
-                    .await
-                    .is_ok()
+                // Only once this node's leader task serves: it has applied its epoch's
+                // fence, so everything committed before its term (a restarted leader may
+                // not know its commit index until then). Then openraft confirms the
+                // leadership with a quorum and waits until the read index is applied.
+                if self.node.serving_epoch().is_some()
+                    && raft
+                        .ensure_linearizable(ReadPolicy::ReadIndex)
+                        .await
+                        .is_ok()
                 {
                     return self.local_leases(namespace, model);
                 }
