@@ -233,7 +233,10 @@ async fn a_failed_disk_stops_the_node_and_nothing_is_acknowledged_after_it() {
     assert!(why.contains("injected disk failure"), "{why}");
     // Nothing more is answered.
     let after = try_post(&addr, "/v1/claim", &claim_body("late", "h", 60_000)).await;
-    assert!(after.as_ref().is_none_or(|(status, _)| *status != 200), "{after:?}");
+    assert!(
+        after.as_ref().is_none_or(|(status, _)| *status != 200),
+        "{after:?}"
+    );
     let _ = running.shutdown().await;
 }
 
