@@ -39,7 +39,6 @@ use crate::types::{OpError, OpResult, Response, Tag};
 use leasehold::{Batch, Event, Fsm, LeaseError, Op, Outcome, Time};
 use model::{Model, OpRef};
 use std::collections::HashMap;
-use std::sync::Arc;
 use text::{name_text, outcome_text};
 
 /// One applied operation of the replay.
@@ -338,7 +337,7 @@ impl Checker<'_> {
         let i = tag.op as usize;
         let applied = ops.get(i)?;
         let outcome = match &tag.rival {
-            Some(rival) => rival_outcome(&applied.op, &applied.result, rival),
+            Some(rival) => crate::resolve::rival_outcome(&applied.op, &applied.result, rival),
             None => Outcome::Applied(
                 applied
                     .result
@@ -487,22 +486,6 @@ fn renewal(op: &Op, logged: &Op) -> bool {
         (Op::Claim { holder: a, duration: d, .. }, Op::Extend { holder: b, duration: e, .. })
             if a == b && d == e
     )
-}
-
-/// What a rival claimant of `op` is answered: who holds the lease after it (`invalid`
-/// if that is the claimant itself), as [`crate::resolve`] derives it.
-fn rival_outcome(op: &Op, result: &OpResult, rival: &str) -> Outcome {
-    let holder = match (op, result) {
-        (_, Err(OpError::Held(h))) => Some(h.as_str()),
-        (Op::Claim { holder, .. }, _) => Some(&**holder),
-        _ => None,
-    };
-    Outcome::Applied(Err(match holder {
-        Some(h) if h != rival => LeaseError::Held {
-            holder: Arc::from(h),
-        },
-        _ => LeaseError::Invalid,
-    }))
 }
 
 /// Whether an answer says what the log says (field errors by field only: the wire keeps

@@ -84,7 +84,7 @@ pub fn find(
 
 /// What a rival claimant of `op` is answered: who holds the lease after it (`invalid`
 /// if that is the claimant itself), as [`leasehold::Engine`] answers it.
-fn rival_outcome(op: &Op, result: &OpResult, rival: &str) -> Outcome {
+pub(crate) fn rival_outcome(op: &Op, result: &OpResult, rival: &str) -> Outcome {
     let holder = match (op, result) {
         (_, Err(crate::types::OpError::Held(h))) => Some(h.as_str()),
         (Op::Claim { holder, .. }, _) => Some(&**holder),
