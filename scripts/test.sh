@@ -30,7 +30,10 @@ fi
 cargo clippy -p leasehold --all-targets -- -D warnings
 
 step "tests, native"
-cargo test --workspace --all-features --no-fail-fast
+# The service is tested as it is built, without its planted-bug features (which exist
+# only for the fault harness's demonstration, see the README).
+cargo test --workspace --all-features --exclude leasehold-server --no-fail-fast
+cargo test -p leasehold-server --no-fail-fast
 
 step "tests, wasm32 under Node"
 cargo test -p leasehold --features sim --tests --no-fail-fast --target wasm32-unknown-unknown
