@@ -80,6 +80,19 @@ for pid in "${nodes[@]}"; do
 done
 nodes=()
 
+step "README: Break it on purpose: the checker catches the planted bug planted-stale-read (20 s)"
+cargo build -p leasehold-server --features planted-stale-read --bin leaseholdd --target-dir target/planted
+# The run fails (exit 1) by design; what matters is that stale reads are reported.
+cargo run -p leasehold-server --bin faults -- --seconds 20 --seed 1 \
+  --leaseholdd target/planted/debug/leaseholdd >"$tmp/planted.out" 2>"$tmp/planted.err" || true
+stale="$(grep -c '^ *\[stale-read\]' "$tmp/planted.out" || true)"
+echo "stale-read violations reported: $stale"
+if [ "${stale:-0}" -lt 1 ]; then
+  tail -20 "$tmp/planted.err" >&2
+  echo "readme-commands: the checker did not catch the planted stale read" >&2
+  exit 1
+fi
+
 step "README: python3 -m http.server -d www serves examples/engine.html"
 if [ ! -f www/pkg/leasehold_wasm.js ]; then
   ./scripts/wasm.sh
