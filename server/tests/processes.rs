@@ -19,13 +19,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-/// A free loopback port (bound, then released for the node to take).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `n` distinct free loopback ports (all bound at once, then released for the nodes to
+/// take: ports taken one at a time could repeat).
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 /// The node processes, killed when the test ends however it ends.
@@ -49,7 +52,8 @@ impl Cluster {
         Cluster {
             addrs: ids
                 .iter()
-                .map(|id| (*id, format!("127.0.0.1:{}", free_port())))
+                .zip(free_ports(ids.len()))
+                .map(|(id, port)| (*id, format!("127.0.0.1:{port}")))
                 .collect(),
             children: BTreeMap::new(),
             data: TempDir::new().unwrap(),

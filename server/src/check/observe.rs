@@ -7,6 +7,12 @@ use crate::history::History;
 use leasehold::{Key, Op, Outcome, Time};
 use std::collections::{BTreeMap, HashMap};
 
+/// Overlaps of two beliefs shorter than this are not counted: the harness records a
+/// tracker's change when it reads it, so an `Elected` and a `Deposed` decided together
+/// (after a stalled moment) may be recorded a few microseconds out of order. A real
+/// second leader overlaps by its lease's time, seconds.
+pub const BELIEF_JITTER_US: u64 = 5_000;
+
 impl Checker<'_> {
     // ---- beliefs --------------------------------------------------------------------
 
@@ -40,7 +46,7 @@ impl Checker<'_> {
                 let a_end = a.deposed_us.unwrap_or(end);
                 for &j in &sorted[n + 1..] {
                     let b = &history.beliefs[j];
-                    if b.elected_us >= a_end {
+                    if b.elected_us.saturating_add(BELIEF_JITTER_US) >= a_end {
                         break;
                     }
                     if a.holder == b.holder {
