@@ -6,7 +6,7 @@
 //! same bytes always give the same ledger.
 
 use leasehold::sim::{Checker, Violation};
-use leasehold::{Batch, DecodeError, Event, Fsm, Key, LeaseError, PinInfo, Time};
+use leasehold::{Batch, DecodeError, Event, Fsm, Key, LeaseError, PinInfo, Snapshot, Time};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -185,6 +185,35 @@ impl Ledger {
             ledger.apply(batch, bytes);
         }
         Ok(ledger)
+    }
+
+    /// A ledger that starts from a state machine's snapshot (a watch of a running
+    /// service starts there): a row for every lease held or pinned, its holder, token,
+    /// grant and expiry as the snapshot has them (renewals and transitions before it are
+    /// not known). The invariant checker follows none of them: the log before the
+    /// snapshot is not there to check.
+    #[must_use]
+    pub fn of_snapshot(snapshot: Snapshot, keep_log: bool) -> Ledger {
+        let mut ledger = Ledger::new(std::iter::empty(), keep_log);
+        ledger.fsm = Fsm::restore(snapshot);
+        let now = ledger.fsm.global_time();
+        let pinned: Vec<Key> = ledger.fsm.pins().keys().cloned().collect();
+        for info in ledger.fsm.leases(now) {
+            let i = ledger.row_of(&info.key);
+            let row = &mut ledger.rows[i];
+            row.holder = Some(info.holder.clone());
+            row.token = info.token;
+            row.acquired = info.acquired;
+            row.renewed = info.acquired;
+            row.expiry = info.expiry;
+        }
+        for key in pinned {
+            let pins = ledger.fsm.pins().get(&key).map_or(0, Vec::len);
+            let i = ledger.row_of(&key);
+            ledger.rows[i].pins = u16::try_from(pins).unwrap_or(u16::MAX);
+        }
+        ledger.listed = ledger.rows.iter().filter(|r| r.listed()).count();
+        ledger
     }
 
     /// Decodes and applies one committed batch.
@@ -480,6 +509,34 @@ mod tests {
             imported.fsm().snapshot().encode().unwrap(),
             live.fsm().snapshot().encode().unwrap()
         );
+    }
+
+    #[test]
+    fn a_ledger_from_a_snapshot_goes_on_like_the_one_that_saw_the_whole_log() {
+        let minute = Duration::from_secs(60);
+        let log = vec![
+            batch(1, vec![Op::claim(key("a"), "a/0", minute)]),
+            batch(
+                2,
+                vec![
+                    Op::claim(key("b"), "b/1", minute),
+                    Op::pin_until(key("c"), "machine-0", Time::from_millis(90_000), "upgrade"),
+                ],
+            ),
+        ];
+        let whole = Ledger::replay([], &log, false).unwrap();
+        let mut from = Ledger::of_snapshot(whole.fsm().snapshot(), true);
+        assert_eq!(from.listed(), 3, "a and b held, c pinned while free");
+        assert_eq!(from.row(&key("b")).unwrap().token, 2);
+        assert_eq!(from.pins(&key("c")).len(), 1);
+        let next = batch(3, vec![Op::claim(key("a"), "a/9", minute), Op::claim(key("d"), "d/0", minute)]);
+        let mut whole = whole;
+        whole.apply_bytes(&next).unwrap();
+        from.apply_bytes(&next).unwrap();
+        assert_eq!(from.answers(3), whole.answers(3));
+        assert_eq!(from.row(&key("d")).unwrap().token, whole.row(&key("d")).unwrap().token);
+        assert_eq!(from.listed(), whole.listed());
+        assert_eq!(from.log().len(), 1, "only what it saw");
     }
 
     #[test]

@@ -93,6 +93,34 @@ impl RunSpec {
     }
 }
 
+/// The lease service a link attaches to (`?attach=http://127.0.0.1:7401`), if any.
+#[must_use]
+pub fn attach_of(query: &str) -> Option<String> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|p| p.strip_prefix("attach="))
+        .map(decode)
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// The query of a link that attaches to `url`.
+#[must_use]
+pub fn attach_query(url: &str) -> String {
+    // `:` and `/` may stand in a query as they are: the link stays readable.
+    let mut q = String::from("?attach=");
+    for part in url.trim().split_inclusive(['/', ':']) {
+        match part.strip_suffix(['/', ':']) {
+            Some(text) => {
+                q.push_str(&encode(text));
+                q.push_str(&part[text.len()..]);
+            }
+            None => q.push_str(&encode(part)),
+        }
+    }
+    q
+}
+
 fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let hex = |b: u8| char::from(b).to_digit(16);
@@ -131,6 +159,16 @@ fn encode(s: &str) -> String {
 mod tests {
     use super::*;
     use leasehold::sim::PARAM_NAMES;
+
+    #[test]
+    fn an_attach_link_reads_back() {
+        let q = attach_query("http://127.0.0.1:7401");
+        assert_eq!(q, "?attach=http://127.0.0.1:7401");
+        assert_eq!(attach_of(&q).as_deref(), Some("http://127.0.0.1:7401"));
+        assert_eq!(attach_of("?scenario=ps45&attach=h%3A1").as_deref(), Some("h:1"));
+        assert_eq!(attach_of("?attach="), None);
+        assert_eq!(attach_query("h x"), "?attach=h%20x");
+    }
 
     #[test]
     fn a_link_reproduces_the_run() {

@@ -1,8 +1,11 @@
 //! The dashboard's model, in plain Rust (no browser): the live run and its committed
 //! log, the timeline, the lease table's order, the charts' samples, links and log
-//! files; the session that owns the run and the scene the views draw from it.
+//! files, a live cluster attached to (what its watch, status and metrics sent, read);
+//! the session that owns the run and the scene the views draw from it.
 //! Everything here is tested natively.
 
+pub mod attached;
+pub mod cluster;
 pub mod ledger;
 pub mod link;
 pub mod live;
@@ -11,6 +14,7 @@ pub mod meter;
 pub mod run;
 pub mod scene;
 pub mod series;
+pub mod service;
 pub mod session;
 pub mod speed;
 pub mod table;

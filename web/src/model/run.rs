@@ -4,7 +4,9 @@
 
 use super::ledger::{BatchSummary, Ledger, OpAnswer};
 use super::link::RunSpec;
+use super::attached::{Attached, Inbound};
 use super::live::Live;
+use super::service::Call;
 use super::logfile;
 use leasehold::sim::{Simulation, Violation};
 use leasehold::{Batch, Key, Op, Time};
@@ -20,6 +22,8 @@ pub enum Source {
         /// The file's name.
         name: String,
     },
+    /// A running lease service, watched live.
+    Attached(Box<Attached>),
 }
 
 /// An invariant break, from the simulation's checker or the ledger's.
@@ -80,6 +84,19 @@ impl Run {
         }
     }
 
+    /// Attaches to the lease service at `url` (any member): an empty ledger until the
+    /// watch delivers the cluster's state; `spec` is kept for the scenario picker.
+    #[must_use]
+    pub fn attach(spec: RunSpec, url: &str) -> Run {
+        Run {
+            spec,
+            source: Source::Attached(Box::new(Attached::new(url))),
+            head: Ledger::new(std::iter::empty(), true),
+            view: None,
+            narrated: false,
+        }
+    }
+
     /// Replays a log file named `name` (an export, or the driver's own log); keeps
     /// `spec` for the scenario picker. A torn last frame is left out: the second value
     /// says so. A file that is not a log, or is damaged before its end, is refused with
@@ -116,7 +133,33 @@ impl Run {
     pub fn live(&self) -> Option<&Live> {
         match &self.source {
             Source::Live(l) => Some(l),
-            Source::Imported { .. } => None,
+            Source::Imported { .. } | Source::Attached(_) => None,
+        }
+    }
+
+    /// The live cluster, if attached to one.
+    #[must_use]
+    pub fn attached(&self) -> Option<&Attached> {
+        match &self.source {
+            Source::Attached(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The live cluster, to move.
+    pub fn attached_mut(&mut self) -> Option<&mut Attached> {
+        match &mut self.source {
+            Source::Attached(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Takes what arrived from the attached cluster (nothing when not attached);
+    /// returns what the operator should know.
+    pub fn receive(&mut self, inbound: Inbound) -> Option<String> {
+        match &mut self.source {
+            Source::Attached(a) => a.receive(inbound, &mut self.head),
+            _ => None,
         }
     }
 
@@ -148,7 +191,7 @@ impl Run {
     /// chapter's narration holds.
     #[must_use]
     pub fn can_act(&self) -> bool {
-        self.live().is_some() && self.view.is_none() && !self.narrated
+        (self.live().is_some() || self.attached().is_some()) && self.view.is_none() && !self.narrated
     }
 
     /// Whether a chapter's narration holds the controls: operator actions and stepping
@@ -167,7 +210,7 @@ impl Run {
     pub fn sim_mut(&mut self) -> Option<&mut Simulation> {
         match &mut self.source {
             Source::Live(l) => Some(l.sim_mut()),
-            Source::Imported { .. } => None,
+            Source::Imported { .. } | Source::Attached(_) => None,
         }
     }
 
@@ -221,6 +264,11 @@ impl Run {
     /// The log as a file, for export: [`leasehold::frame`]'s framing, as the driver
     /// writes its log.
     pub fn export(&self) -> Result<Vec<u8>, String> {
+        if self.attached().is_some() {
+            return Err("the dashboard saw this cluster's log from the middle: open a \
+                        node's own log file (its data directory's seg-*.log) instead"
+                .to_owned());
+        }
         logfile::write(self.head.log()).map_err(|e| format!("the log cannot be exported: {e}"))
     }
 
@@ -230,6 +278,7 @@ impl Run {
         let base = match &self.source {
             Source::Live(_) => format!("{}-seed{}", self.spec.scenario, self.spec.params.seed),
             Source::Imported { name } => name.trim_end_matches(".lhlog").to_owned(),
+            Source::Attached(_) => "cluster".to_owned(),
         };
         format!("leasehold-{base}-{}.lhlog", self.head.batches())
     }
@@ -251,6 +300,8 @@ impl Run {
                 live.sim().violation().is_none()
             }
             Source::Imported { .. } => false,
+            // The cluster moves by itself: what it sends arrives through `receive`.
+            Source::Attached(_) => true,
         }
     }
 
@@ -279,7 +330,9 @@ impl Run {
     /// Shows the state after the first `pos` batches (the head when `pos` reaches it).
     pub fn seek(&mut self, pos: usize) {
         let end = self.head.batches();
-        if pos >= end {
+        // A live cluster's ledger starts from a state, not from the first batch: it
+        // has no past to replay.
+        if pos >= end || self.attached().is_some() {
             self.view = None;
             return;
         }
@@ -324,7 +377,46 @@ impl Run {
         }
         match &mut self.source {
             Source::Live(l) => Some(l),
-            Source::Imported { .. } => None,
+            Source::Imported { .. } | Source::Attached(_) => None,
+        }
+    }
+
+    /// The requests that do an operator's `command` on the attached cluster (none
+    /// when not attached, or for what only a simulation can do).
+    #[must_use]
+    pub fn calls(&self, command: &super::session::Command) -> Vec<Call> {
+        use super::session::Command as C;
+        if self.attached().is_none() {
+            return Vec::new();
+        }
+        let now = self.head.now();
+        match command {
+            C::Pin {
+                key,
+                entity,
+                reason,
+                seconds,
+            } => {
+                let until = seconds.map(|s| now + Duration::from_secs(s.max(1)));
+                vec![Call::pin(key, entity, reason, until)]
+            }
+            C::Unpin(key) => self
+                .head
+                .pins(key)
+                .iter()
+                .map(|p| Call::unpin(key, &p.entity))
+                .collect(),
+            C::Revoke(key) => self
+                .holder(key)
+                .map(|h| Call::revoke(key, &h))
+                .into_iter()
+                .collect(),
+            C::HandOverTo { key, to } => self
+                .holder(key)
+                .map(|h| Call::handover(key, &h, to))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
         }
     }
 

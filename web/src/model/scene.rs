@@ -74,12 +74,37 @@ impl Cost {
     }
 }
 
+/// What the page shows: a simulation, a replayed log, or a live cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A simulation running in the page.
+    Simulation,
+    /// A log file, replayed.
+    Replay,
+    /// A running lease service, attached.
+    Live,
+}
+
+impl Mode {
+    /// `simulation`, `replay` or `live`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Simulation => "simulation",
+            Mode::Replay => "replay",
+            Mode::Live => "live",
+        }
+    }
+}
+
 /// What is running (the header).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceScene {
-    /// A live simulation (`true`) or a replayed log.
+    /// What the page shows.
+    pub mode: Mode,
+    /// A live simulation (`true`) or not.
     pub live: bool,
-    /// `ps45 · seed 3`, or `x.lhlog · 120 batches`.
+    /// `ps45 · seed 3`, `x.lhlog · 120 batches`, or the cluster's URL.
     pub label: String,
     /// The scenario and parameters (of the live run, or the last one before an import).
     pub spec: RunSpec,
@@ -220,6 +245,9 @@ pub struct QueueScene {
     pub coalesced: u64,
     /// Whether the timeline shows an earlier moment (the queue is always now).
     pub in_past: bool,
+    /// A live cluster's leader: its answers so far by outcome (its metrics have no
+    /// per-lane counters, capacity or batches in flight).
+    pub answers: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 /// One batch in the batch list.
@@ -240,9 +268,40 @@ pub struct BatchesScene {
     pub broken: Option<u64>,
 }
 
+/// One node of the attached cluster, for the cluster panel.
+pub use super::cluster::NodeView;
+
+/// The attached cluster (the cluster panel).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterScene {
+    /// Which attachment this is (a new one restarts the connections).
+    pub epoch: u64,
+    /// The URL the dashboard was pointed at.
+    pub origin: String,
+    /// Every node, by id.
+    pub nodes: Vec<NodeView>,
+    /// The leader.
+    pub leader: Option<u64>,
+    /// The watch link: `connecting`, `open` or `lost`.
+    pub link: &'static str,
+    /// The node watched (its base URL) and its id, if known.
+    pub watched: (String, Option<u64>),
+    /// Why the link was lost, while it is.
+    pub lost_reason: Option<String>,
+    /// Watches lost since attaching.
+    pub reconnects: u64,
+    /// What the watch delivered.
+    pub feed: super::attached::FeedCount,
+    /// The last thing that went wrong with what arrived.
+    pub problem: Option<String>,
+}
+
 /// The charts' samples.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChartsScene {
+    /// A live cluster's: committed operations and batches, answers, latency, per
+    /// wall-clock second.
+    Cluster(Vec<super::attached::ClusterSample>),
     /// A live run's: requests, latency, shedding.
     Live(Vec<Sample>),
     /// A replayed log's: only what the log shows.
@@ -354,6 +413,8 @@ pub struct Scene {
     pub detail: Option<Rc<DetailScene>>,
     /// The chapter being read.
     pub chapter: Option<Rc<ChapterScene>>,
+    /// The attached cluster.
+    pub cluster: Option<Rc<ClusterScene>>,
 }
 
 /// What the scene is drawn from besides the run: the view's lens, the table's cached
@@ -373,6 +434,8 @@ pub struct Sources<'a> {
     pub cost: Cost,
     /// Wall-clock ms.
     pub wall_ms: f64,
+    /// Which run this is (bumped whenever the run is replaced).
+    pub epoch: u64,
 }
 
 impl Scene {
@@ -413,20 +476,26 @@ impl Scene {
             events: Rc::new(events(shown, from.lens.event_filter.trim())),
             detail,
             chapter: from.chapter.map(Rc::new),
+            cluster: cluster(run, from.epoch).map(Rc::new),
         }
     }
 }
 
 fn source(run: &Run) -> SourceScene {
-    let (live, label) = match run.source() {
+    let (mode, label) = match run.source() {
         Source::Live(_) => (
-            true,
+            Mode::Simulation,
             format!("{} · seed {}", run.spec.scenario, run.spec.params.seed),
         ),
-        Source::Imported { name } => (false, format!("{name} · {} batches", run.head().batches())),
+        Source::Imported { name } => (
+            Mode::Replay,
+            format!("{name} · {} batches", run.head().batches()),
+        ),
+        Source::Attached(a) => (Mode::Live, a.cluster().origin().to_owned()),
     };
     SourceScene {
-        live,
+        mode,
+        live: mode == Mode::Simulation,
         label,
         spec: run.spec.clone(),
         batches: run.head().batches(),
@@ -513,7 +582,55 @@ fn row_view(run: &Run, ledger: &Ledger, row: &super::ledger::Row) -> LeaseRowVie
     }
 }
 
+fn cluster(run: &Run, epoch: u64) -> Option<ClusterScene> {
+    let a = run.attached()?;
+    let c = a.cluster();
+    let link = c.link();
+    Some(ClusterScene {
+        epoch,
+        origin: c.origin().to_owned(),
+        nodes: c.nodes().cloned().collect(),
+        leader: c.leader(),
+        link: link.name(),
+        watched: (link.url().to_owned(), c.id_of(link.url())),
+        lost_reason: match link {
+            super::cluster::Link::Lost { reason, .. } => Some(reason.clone()),
+            _ => None,
+        },
+        reconnects: c.reconnects(),
+        feed: a.feed().clone(),
+        problem: a.problem().map(str::to_owned),
+    })
+}
+
+/// The leader's queue, from its metrics: depths only (capacity and counters per lane
+/// are the engine's own, not in the metrics).
+fn cluster_queue(run: &Run) -> Option<QueueScene> {
+    let a = run.attached()?;
+    let m = a.metrics()?;
+    Some(QueueScene {
+        lanes: Lane::ALL
+            .into_iter()
+            .map(|lane| LaneScene {
+                lane,
+                depth: usize::try_from(a.depth(lane)).unwrap_or(usize::MAX),
+                shed: 0,
+                deadline: 0,
+            })
+            .collect(),
+        capacity: leasehold::Config::default().queue_capacity,
+        max_batch_ops: leasehold::Config::default().max_batch_ops,
+        in_flight: (0, 0),
+        coalesced: 0,
+        in_past: false,
+        answers: Some(m.answers.clone()),
+    })
+}
+
 fn queue(run: &Run) -> Option<QueueScene> {
+    if run.attached().is_some() {
+        return cluster_queue(run);
+    }
     let engine = run.live()?.sim().engine();
     let config = engine.config();
     let metrics = engine.metrics();
@@ -535,6 +652,7 @@ fn queue(run: &Run) -> Option<QueueScene> {
         in_flight: (engine.in_flight(), config.max_in_flight),
         coalesced: metrics.coalesced,
         in_past: run.in_past(),
+        answers: None,
     })
 }
 
@@ -560,6 +678,10 @@ fn batches(run: &Run) -> BatchesScene {
 }
 
 fn charts(run: &Run) -> ChartsScene {
+    if let Some(a) = run.attached() {
+        let skip = a.samples().len().saturating_sub(CHART_SECONDS);
+        return ChartsScene::Cluster(a.samples().skip(skip).copied().collect());
+    }
     match run.live() {
         Some(live) => {
             let s = live.series().samples();
@@ -607,6 +729,7 @@ mod tests {
                 chapter: None,
                 cost: Cost::default(),
                 wall_ms: 0.0,
+                epoch: 0,
             },
         )
     }

@@ -16,7 +16,9 @@
 
 use super::link::RunSpec;
 use super::meter::TickMeter;
+use super::attached::Inbound;
 use super::run::Run;
+use super::service::Call;
 use super::scene::{ChapterScene, Cost, DetailScene, Lens, Scene, Sources};
 use super::table::TableOrder;
 use crate::learn::{self, Chapter, Cue, Forward, Guide, QUANTUM_MS};
@@ -76,6 +78,15 @@ pub enum Command {
     Revoke(Key),
     /// Hand a lease over to another unit that is up.
     HandOver(Key),
+    /// Hand a lease over to a named holder (a live cluster's lease).
+    HandOverTo {
+        /// The lease.
+        key: Key,
+        /// The new holder.
+        to: String,
+    },
+    /// Attach to the lease service at this URL (any member), live.
+    Attach(String),
     /// Crash a lease's holder.
     Crash(Key),
     /// Restart a lease's crashed units.
@@ -126,6 +137,9 @@ pub struct Outcome {
     pub notice: Option<String>,
     /// A file to offer (an export); the hook offers it, the reducer never sees it.
     pub download: Option<Download>,
+    /// Requests for the attached cluster (an operator's action); the hook sends them
+    /// with the operator's token, the reducer never sees them.
+    pub calls: Vec<Call>,
 }
 
 impl Outcome {
@@ -142,6 +156,7 @@ impl Outcome {
             open_batch: later.open_batch.or(self.open_batch),
             notice: later.notice.or(self.notice),
             download: later.download.or(self.download),
+            calls: [self.calls, later.calls].concat(),
         }
     }
 
@@ -218,6 +233,9 @@ impl Session {
     #[must_use]
     pub fn from_link(query: &str, fragment: &str) -> Session {
         let (spec, problems) = RunSpec::from_query(query);
+        if let Some(url) = super::link::attach_of(query) {
+            return Session::of(Run::attach(spec, &url));
+        }
         let (run, notice) = match Run::start(spec) {
             Ok(run) => (run, None),
             Err(e) => (
@@ -294,6 +312,7 @@ impl Session {
                 chapter,
                 cost: Cost::of(&self.meter),
                 wall_ms,
+                epoch: self.epoch,
             },
         );
         // A batch in the log never changes: keep its detail.
@@ -326,6 +345,35 @@ impl Session {
             outcome,
             done: self.done,
         }
+    }
+
+    /// Takes what arrived from the attached cluster and draws the scene at wall-clock
+    /// `clock()`; measured by the tick meter as a tick of a live cluster.
+    pub fn receive(&mut self, inbound: Vec<Inbound>, clock: &dyn Fn() -> f64) -> Update {
+        let t0 = clock();
+        self.meter.start(t0);
+        let mut out = Outcome::default();
+        for item in inbound {
+            if let Some(notice) = self.run.receive(item) {
+                out.notice = Some(notice);
+            }
+        }
+        if let Some(a) = self.run.attached_mut() {
+            a.tick(t0);
+        }
+        self.meter.simulated(clock() - t0);
+        let out = self.follow(out);
+        Update {
+            scene: self.scene(clock()),
+            outcome: out,
+            done: self.done,
+        }
+    }
+
+    /// Where the attached cluster's next watch goes: its WebSocket URL, the node's
+    /// base URL and how long to wait first (ms); `None` when not attached.
+    pub fn next_watch(&mut self) -> Option<(String, String, u64)> {
+        self.run.attached_mut().map(super::attached::Attached::next_watch)
     }
 
     /// Advances the run by `wanted_ms` of simulated time (within [`TICK_BUDGET_MS`] of
@@ -394,6 +442,19 @@ impl Session {
                         ..Outcome::default()
                     },
                 };
+            }
+            Command::Pin { .. }
+            | Command::Unpin(_)
+            | Command::Revoke(_)
+            | Command::HandOverTo { .. }
+                if run.attached().is_some() =>
+            {
+                out.calls = run.calls(&command);
+            }
+            Command::HandOverTo { key, .. } => run.hand_over(&key),
+            Command::Attach(url) => {
+                let attached = Run::attach(run.spec.clone(), &url);
+                out = self.replace(attached, None, None);
             }
             Command::Pin {
                 key,
