@@ -14,6 +14,11 @@
 //!
 //! **Fault injection** ([`NodeOptions::fault_injection`], `--dial`, `--snapshot-logs`)
 //! is off unless asked for; see [`crate::api`]'s `/debug` routes.
+//!
+//! **The dashboard** ([`NodeOptions::dashboard`], `leaseholdd --dashboard`): the node
+//! serves the built dashboard's static files at `/` ([`crate::api::dashboard`]), read when
+//! it starts; a missing directory (or `index.html`) refuses to start.
+//! [`NodeOptions::open_reads`] (`--open-reads`) lets the reads through without the token.
 
 use crate::api;
 use crate::log_store::LogStore;
@@ -55,6 +60,12 @@ pub struct NodeOptions {
     pub election_timeout_ms: u64,
     /// Serve the fault-injection routes (`POST /debug/clock`, `POST /debug/disk`).
     pub fault_injection: bool,
+    /// Serve the built dashboard in this directory at `/` (read into memory at start;
+    /// see [`crate::api::dashboard`]); `None`: no dashboard.
+    pub dashboard: Option<PathBuf>,
+    /// With a token, let `GET /v1/status`, `GET /v1/leases`, `GET /v1/watch` and
+    /// `GET /metrics` through without it ([`api::RouterOptions::open_reads`]).
+    pub open_reads: bool,
     /// Peers reached at another address than their membership address (node id →
     /// `HOST:PORT`), e.g. through a proxy ([`HttpNetwork::with_dial`]).
     pub dial: BTreeMap<u64, String>,
@@ -77,6 +88,8 @@ impl NodeOptions {
             heartbeat_ms: 100,
             election_timeout_ms: 500,
             fault_injection: false,
+            dashboard: None,
+            open_reads: false,
             dial: BTreeMap::new(),
             snapshot_logs: None,
         }
@@ -195,11 +208,16 @@ pub fn check_listen(listen: SocketAddr, token: Option<&str>) -> io::Result<()> {
 ///
 /// # Errors
 ///
-/// A refused address ([`check_listen`]), storage that does not open (a corrupt log names
-/// its file and offset), an invalid setting, or an address that cannot be bound.
+/// A refused address ([`check_listen`]), a dashboard directory that is missing or has no
+/// `index.html` ([`api::Dashboard::load`]), storage that does not open (a corrupt log
+/// names its file and offset), an invalid setting, or an address that cannot be bound.
 pub async fn start(options: NodeOptions) -> io::Result<Running> {
     check_listen(options.listen, options.token.as_deref())?;
     let config = Arc::new(options.raft_config()?);
+    let dashboard = match &options.dashboard {
+        Some(dir) => Some(Arc::new(api::Dashboard::load(dir)?)),
+        None => None,
+    };
     let log = LogStore::open(&options.data)?;
     let sm = StateMachine::open(&options.data)?;
     let token: Option<Arc<str>> = options.token.as_deref().map(Arc::from);
@@ -212,7 +230,14 @@ pub async fn start(options: NodeOptions) -> io::Result<Running> {
     let node = Node::new(raft.clone(), log, sm, options.engine.clone())?;
     let service = Arc::new(Service::new(node, token));
     let (stop, mut stopped) = watch::channel(false);
-    let router = api::router_with(Arc::clone(&service), options.fault_injection);
+    let router = api::router_with_options(
+        Arc::clone(&service),
+        &api::RouterOptions {
+            fault_injection: options.fault_injection,
+            open_reads: options.open_reads,
+            dashboard,
+        },
+    );
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {

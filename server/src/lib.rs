@@ -17,7 +17,8 @@
 //! - [`node`]: a node of the service: the Raft node and, while it leads, the engine.
 //! - [`network`]: the Raft RPCs between nodes, over one WebSocket per pair of nodes.
 //! - [`wire`]: the shapes of the interfaces and the binary stream's frames.
-//! - [`api`]: the HTTP interfaces of a node (JSON, stream, watch, metrics, Raft).
+//! - [`api`]: the HTTP interfaces of a node (JSON, stream, watch, metrics, Raft, the
+//!   built dashboard).
 //! - [`client`]: the Rust client (the binary stream, watch, and the tracker over the network).
 //! - [`daemon`]: running one node (what `leaseholdd` does).
 //! - [`testing`]: an in-process network for clusters in tests.

@@ -38,6 +38,9 @@ pub enum WatchStart {
         global_time: Time,
         /// Every lease, its expiry in log time.
         leases: Vec<LeaseInfo>,
+        /// The whole state at `index` ([`Fsm::snapshot`]), when it was asked for
+        /// ([`StateMachine::watch_with_state`]).
+        state: Option<Snapshot>,
     },
     /// From the requested index: the recent batches from there on.
     Replay(Vec<Arc<Item>>),
@@ -193,6 +196,22 @@ impl StateMachine {
         &self,
         from: Option<u64>,
     ) -> io::Result<(WatchStart, broadcast::Receiver<Arc<Item>>)> {
+        self.watch_with_state(from, false)
+    }
+
+    /// As [`StateMachine::watch`]; with `with_state`, a watch that starts from the
+    /// current state also carries the whole state ([`Fsm::snapshot`]), taken under the
+    /// same lock as its index and leases, so it is exactly the state at that index. A
+    /// replay carries none.
+    ///
+    /// # Errors
+    ///
+    /// When the lock is poisoned.
+    pub fn watch_with_state(
+        &self,
+        from: Option<u64>,
+        with_state: bool,
+    ) -> io::Result<(WatchStart, broadcast::Receiver<Arc<Item>>)> {
         let state = self.lock()?;
         let applied = state.last_applied.map_or(0, |l| l.index);
         let start = match from.and_then(|f| state.feed.since(f, applied)) {
@@ -201,6 +220,7 @@ impl StateMachine {
                 index: applied,
                 global_time: state.fsm.global_time(),
                 leases: state.fsm.leases(state.fsm.global_time()),
+                state: with_state.then(|| state.fsm.snapshot()),
             },
         };
         Ok((start, state.feed.subscribe()))

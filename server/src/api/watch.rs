@@ -1,5 +1,6 @@
-//! `GET /v1/watch[?from=INDEX]`: committed batches as JSON text messages, read from this
-//! node's state machine (any node serves it; it is not a linearizable read).
+//! `GET /v1/watch[?from=INDEX][&state=true]`: committed batches as JSON text messages,
+//! read from this node's state machine (any node serves it; it is not a linearizable
+//! read).
 //!
 //! The first message is `{kind: "snapshot", index, globalTimeMs, leases}`, then one
 //! `{kind: "batch", index, seq, epoch, ops, results, events}` per committed batch. With
@@ -7,6 +8,15 @@
 //! node still keeps them ([`crate::feed::RECENT_OPS`]); otherwise it starts with a
 //! snapshot. A watcher that falls more than [`crate::feed::LIVE_CAPACITY`] batches behind
 //! is closed with a reason naming the index to resume from.
+//!
+//! **The whole state** (`state=true`): when the watch starts with a snapshot message,
+//! that message also has `"state": true` and is followed at once by one *binary* message:
+//! the state machine's [`leasehold::Snapshot`] at exactly `index` (its
+//! [`leasehold::Snapshot::encode`] bytes; [`leasehold::Snapshot::decode`] and
+//! [`leasehold::Fsm::restore`] give the state back, and applying each following batch's
+//! `ops` with [`leasehold::Fsm::apply_batch`] gives its `results`). A watch that resumes
+//! from `from` (a replay) sends no state. Without `state=true` no binary message is ever
+//! sent.
 
 use super::{App, too_many_sockets};
 use crate::feed::Item;
@@ -25,6 +35,9 @@ use tokio::sync::broadcast::error::RecvError;
 #[derive(Debug, Deserialize)]
 pub(crate) struct WatchQuery {
     from: Option<u64>,
+    /// Send the whole state after the snapshot message.
+    #[serde(default)]
+    state: bool,
     /// A browser's bearer token (checked by the router).
     #[serde(rename = "token")]
     _token: Option<String>,
@@ -40,7 +53,7 @@ pub(crate) async fn upgrade(
         return too_many_sockets();
     };
     ws.on_upgrade(move |socket| async move {
-        watch(&app, socket, q.from).await;
+        watch(&app, socket, q.from, q.state).await;
         drop(permit);
     })
 }
@@ -82,8 +95,9 @@ async fn close(socket: &mut WebSocket, reason: String) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn watch(app: &App, mut socket: WebSocket, from: Option<u64>) {
-    let (start, mut live) = match app.service.node().state_machine().watch(from) {
+async fn watch(app: &App, mut socket: WebSocket, from: Option<u64>, with_state: bool) {
+    let sm = app.service.node().state_machine();
+    let (start, mut live) = match sm.watch_with_state(from, with_state) {
         Ok(started) => started,
         Err(e) => return close(&mut socket, e.to_string()).await,
     };
@@ -92,15 +106,30 @@ async fn watch(app: &App, mut socket: WebSocket, from: Option<u64>) {
             index,
             global_time,
             leases,
+            state,
         } => {
             let leases: Vec<Lease> = leases.iter().map(Lease::from).collect();
-            let message = json!({
+            let mut message = json!({
                 "kind": "snapshot",
                 "index": index,
                 "globalTimeMs": global_time.as_millis(),
                 "leases": leases,
             });
+            let state = match state.map(|s| s.encode()).transpose() {
+                Ok(state) => state,
+                Err(e) => {
+                    return close(&mut socket, format!("the state does not encode: {e}")).await;
+                }
+            };
+            if state.is_some() {
+                message["state"] = Value::Bool(true);
+            }
             if !send(&mut socket, &message).await {
+                return;
+            }
+            if let Some(bytes) = state
+                && socket.send(Message::Binary(bytes.into())).await.is_err()
+            {
                 return;
             }
             index + 1

@@ -4,8 +4,16 @@
 //! leaseholdd --id 1 --listen 127.0.0.1:7401 --data ./data/1 \
 //!            [--peer 2=127.0.0.1:7402 --peer 3=127.0.0.1:7403] [--token-file FILE] \
 //!            [--batch-interval-ms 100] [engine options]
+//!            [--dashboard [--dashboard-dir DIR]] [--open-reads]
 //!            [--fault-injection] [--dial 2=127.0.0.1:9402] [--snapshot-logs N]
 //! ```
+//!
+//! The dashboard (off by default): `--dashboard` serves the built dashboard (the static
+//! files of `--dashboard-dir`, by default the repository's `www/dist`, built by
+//! `./scripts/web.sh`) at `/` of the listen address, without the token; the page attaches
+//! to the node it came from. A missing directory refuses to start. `--open-reads` lets
+//! `GET /v1/status`, `/v1/leases`, `/v1/watch` and `/metrics` through without the token
+//! (writes, the stream, membership, `/debug` and `/raft` still need it).
 //!
 //! Fault injection (off by default): `--fault-injection` serves `POST /debug/clock` and
 //! `POST /debug/disk`; `--dial ID=HOST:PORT` reaches peer ID at that address instead of
@@ -26,6 +34,9 @@ use std::time::Duration;
 
 /// The exit status when the Raft node failed (EX_SOFTWARE).
 const FAILED: u8 = 70;
+
+/// The built dashboard's directory by default: the repository's `www/dist`.
+const DEFAULT_DASHBOARD_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../www/dist");
 
 /// One node of the leasehold lease service.
 #[derive(Debug, Parser)]
@@ -74,6 +85,19 @@ struct Args {
     /// Raft's election timeout, in ms (a random value up to twice it is used).
     #[arg(long, default_value_t = 500)]
     election_timeout_ms: u64,
+    /// Serve the built dashboard (the static files of --dashboard-dir) at / of the
+    /// listen address, without the token. Refuses to start if the directory or its
+    /// index.html is missing (build it with ./scripts/web.sh).
+    #[arg(long)]
+    dashboard: bool,
+    /// The built dashboard's directory, served with --dashboard.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DASHBOARD_DIR, requires = "dashboard")]
+    dashboard_dir: PathBuf,
+    /// With a token, let the reads through without it: GET /v1/status, /v1/leases,
+    /// /v1/watch and /metrics (writes, /v1/stream, membership changes, /debug and /raft
+    /// still need it).
+    #[arg(long)]
+    open_reads: bool,
     /// Serve the fault-injection routes (POST /debug/clock, POST /debug/disk).
     #[arg(long)]
     fault_injection: bool,
@@ -140,6 +164,8 @@ impl Args {
             heartbeat_ms: self.heartbeat_ms,
             election_timeout_ms: self.election_timeout_ms,
             fault_injection: self.fault_injection,
+            dashboard: self.dashboard.then(|| self.dashboard_dir.clone()),
+            open_reads: self.open_reads,
             dial: self.dial.iter().cloned().collect(),
             snapshot_logs: self.snapshot_logs,
             ..NodeOptions::new(self.id, self.listen, &self.data)
