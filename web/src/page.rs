@@ -1,5 +1,5 @@
 //! What the dashboard asks of the page: the wall clock, the URL's query and fragment,
-//! downloads.
+//! whether a lease service served it, downloads.
 //! (Browser only; natively these do nothing useful and are never called.)
 
 use wasm_bindgen::JsCast;
@@ -28,6 +28,27 @@ pub fn query() -> String {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default()
+}
+
+/// The link a page served by a lease service attaches with: `?attach=ORIGIN` when the
+/// page carries the service's `<meta name="leasehold-attach">` and its own query names
+/// neither a cluster nor a scenario; otherwise the page's query.
+#[must_use]
+pub fn opening_query() -> String {
+    let query = query();
+    let served = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector("meta[name=\"leasehold-attach\"]")
+                .ok()
+                .flatten()
+        })
+        .is_some();
+    let named = query.contains("attach=") || query.contains("scenario=");
+    match web_sys::window().and_then(|w| w.location().origin().ok()) {
+        Some(origin) if served && !named => crate::model::link::attach_query(&origin),
+        _ => query,
+    }
 }
 
 /// Replaces the URL's query, keeping its fragment (no reload, no new history entry).

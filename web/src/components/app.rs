@@ -1,17 +1,21 @@
 //! The dashboard: takes its state from [`use_dashboard`](fn@use_dashboard) and lays out the views, each
 //! drawn from its part of the scene; a guided chapter's narration (and chapter 2's
-//! side by side) shows above them.
+//! side by side) shows above them. Attached to a live cluster, the cluster panel and
+//! the live bar take the transport's and the timeline's place.
 
 use super::batch_detail::BatchDetail;
 use super::batch_list::BatchList;
 use super::chapter_panel::ChapterPanel;
 use super::charts::Charts;
+use super::cluster_panel::ClusterPanel;
 use super::event_log::EventLog;
 use super::header::Header;
 use super::help::Help;
 use super::invariant_monitor::InvariantMonitor;
 use super::lease_actions::LeaseActions;
 use super::lease_table::LeaseTable;
+use super::live_actions::LiveActions;
+use super::live_bar::LiveBar;
 use super::notice::Notice;
 use super::queue_view::QueueView;
 use super::side_by_side::SideBySide;
@@ -42,8 +46,13 @@ pub fn App() -> Html {
                     </div>
                 }
                 <Notice notice={state.notice.clone()} />
-                <Transport clock={clock.clone()} playing={playing} speed={speed} />
-                <Timeline timeline={scene.timeline.clone()} />
+                if let Some(cluster) = scene.cluster.clone() {
+                    <LiveBar clock={clock.clone()} cluster={cluster.clone()} />
+                    <ClusterPanel cluster={cluster} />
+                } else {
+                    <Transport clock={clock.clone()} playing={playing} speed={speed} />
+                    <Timeline timeline={scene.timeline.clone()} />
+                }
                 <InvariantMonitor invariants={scene.invariants.clone()} />
                 <main class="views">
                     <section class="panel leases">
@@ -54,8 +63,12 @@ pub fn App() -> Html {
                             filter={table.filter.clone()}
                             scroll={table.scroll}
                         />
-                        <LeaseActions selected={scene.selected.clone()} can_act={clock.can_act}
-                            narrated={clock.narrated} />
+                        if scene.cluster.is_some() {
+                            <LiveActions selected={scene.selected.clone()} has_token={state.token.is_some()} />
+                        } else {
+                            <LeaseActions selected={scene.selected.clone()} can_act={clock.can_act}
+                                narrated={clock.narrated} />
+                        }
                     </section>
                     <section class="panel side">
                         <QueueView queue={scene.queue.clone()} />

@@ -2,6 +2,7 @@
 //! shedding and leadership changes, over the last simulated minutes.
 
 use super::chart::{Chart, Line};
+use crate::model::attached::ClusterSample;
 use crate::model::scene::ChartsScene;
 use crate::model::series::{LogSample, Sample};
 use std::rc::Rc;
@@ -19,6 +20,7 @@ pub struct ChartsProps {
 pub fn Charts(props: &ChartsProps) -> Html {
     match &*props.charts {
         ChartsScene::Live(samples) => live(samples),
+        ChartsScene::Cluster(samples) => cluster(samples),
         ChartsScene::Log(samples) => replayed(samples),
     }
 }
@@ -30,6 +32,12 @@ trait Timed {
 }
 
 impl Timed for Sample {
+    fn t(&self) -> f64 {
+        self.t
+    }
+}
+
+impl Timed for ClusterSample {
     fn t(&self) -> f64 {
         self.t
     }
@@ -76,6 +84,29 @@ fn live(samples: &[Sample]) -> Html {
             ]} />
             <Chart title="leadership changes" testid="chart-leadership" unit="per s" lines={vec![
                 line(samples, "changes", "c7", |s| s.leader_changes),
+            ]} />
+        </div>
+    }
+}
+
+/// A live cluster's charts, per wall-clock second since attaching.
+fn cluster(samples: &[ClusterSample]) -> Html {
+    html! {
+        <div class="charts">
+            <h2>{ "Charts" }<span class="hint">{ " (the cluster, live: per second of wall-clock time)" }</span></h2>
+            <Chart title="throughput" testid="chart-throughput" unit="per s" lines={vec![
+                line(samples, "answered", "c5", |s| s.answered),
+                line(samples, "ops committed", "c3", |s| s.ops),
+            ]} />
+            <Chart title="latency" testid="chart-latency" unit="ms" lines={vec![
+                line(samples, "p50", "c2", |s| s.p50_ms),
+                line(samples, "p99", "c6", |s| s.p99_ms),
+            ]} />
+            <Chart title="batches" testid="chart-batch-size" unit="per s" lines={vec![
+                line(samples, "batches", "c1", |s| s.batches),
+            ]} />
+            <Chart title="shedding" testid="chart-shed" unit="per s" lines={vec![
+                line(samples, "shed", "c6", |s| s.shed),
             ]} />
         </div>
     }

@@ -20,7 +20,7 @@ pub fn QueueView(props: &QueueViewProps) -> Html {
         return html! {
             <div class="queue">
                 <h2>{ "Queue" }</h2>
-                <p class="hint">{ "A replayed log has no queue: only what was committed." }</p>
+                <p class="hint">{ "A replayed log has no queue (only what was committed); a live cluster's shows once its leader's metrics arrive." }</p>
                 { for Lane::ALL.iter().map(|l| html! {
                     <span hidden=true data-testid={format!("lane-{}", l.name())} data-depth="0" />
                 }) }
@@ -69,10 +69,17 @@ pub fn QueueView(props: &QueueViewProps) -> Html {
                 <span class="num">{ "depth" }</span><span class="num">{ "shed" }</span><span class="num">{ "deadline" }</span>
             </div>
             { for queue.lanes.iter().map(lane) }
-            <p class="queue-foot">
-                { format!("{shared} / {} in the shared lanes · {in_flight} of {max_in_flight} batches in flight · {} coalesced",
-                    queue.capacity, queue.coalesced) }
-            </p>
+            if let Some(answers) = &queue.answers {
+                <p class="queue-foot" data-testid="leader-answers">
+                    { format!("the leader's queue, from its metrics · answered so far: {}",
+                        answers.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · ")) }
+                </p>
+            } else {
+                <p class="queue-foot">
+                    { format!("{shared} / {} in the shared lanes · {in_flight} of {max_in_flight} batches in flight · {} coalesced",
+                        queue.capacity, queue.coalesced) }
+                </p>
+            }
         </div>
     }
 }

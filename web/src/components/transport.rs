@@ -1,6 +1,7 @@
 //! Play, pause, step one batch, the logarithmic speed slider, load up and down, the
 //! simulated time and the page's own cost per tick.
 
+use super::tick_cost::TickCost;
 use crate::hooks::use_dispatch;
 use crate::model::scene::ClockScene;
 use crate::model::speed;
@@ -58,8 +59,6 @@ pub fn Transport(props: &TransportProps) -> Html {
         })
     };
     let (ms, active, leases, can_act) = (c.time_ms, c.active, c.leases, c.can_act);
-    let meter = &c.cost;
-    let cost = meter.mean;
     let held = if c.narrated {
         "the chapter's story holds the controls until its \"try it yourself\" step"
     } else {
@@ -88,15 +87,7 @@ pub fn Transport(props: &TransportProps) -> Html {
                 title="simulated time (log time when replaying)">
                 { "t = " }{ clock(ms) }
             </span>
-            <span class="tick-cost" data-testid="tick-cost" data-ms={format!("{cost:.3}")}
-                data-overall-ms={format!("{:.3}", meter.overall)}
-                data-ticks={meter.ticks.to_string()}
-                data-sim-ms={format!("{:.3}", meter.mean_sim)}
-                title={format!("the main thread's mean cost per 100 ms tick over the last 50 ticks: \
-                    {:.1} ms simulation and ledger, {:.1} ms drawing (Yew, DOM, style, layout; painting aside)",
-                    meter.mean_sim, cost - meter.mean_sim)}>
-                { format!("tick {cost:.1} ms") }
-            </span>
+            <TickCost cost={c.cost} />
             <span class="load" title={held}>
                 <button data-testid="load-down" disabled={!can_act} onclick={on(Action::Operator(OperatorAction::Load(false)))}
                     title="halve the active leases">{ "load −" }</button>

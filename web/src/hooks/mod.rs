@@ -1,7 +1,10 @@
 //! Custom hooks: the session (the run, owned outside the reducer's state) and the
-//! performing of the commands the reducer queues, the ticker, the tick meter, the URL,
-//! the keyboard, the browser's back and forward, and the dispatcher.
+//! performing of the commands the reducer queues, the ticker, the connections to an
+//! attached cluster and the operator's requests to it, the tick meter, the URL, the
+//! keyboard, the browser's back and forward, and the dispatcher.
 
+pub mod use_attach;
+pub mod use_calls;
 pub mod use_dashboard;
 pub mod use_dispatch;
 pub mod use_hash;
@@ -12,6 +15,7 @@ pub mod use_tick_cost;
 pub mod use_ticker;
 pub mod use_url;
 
+pub use use_attach::use_attach;
 pub use use_dashboard::use_dashboard;
 pub use use_dispatch::use_dispatch;
 pub use use_hash::use_hash;

@@ -1,8 +1,9 @@
 //! The dashboard's state and everything that keeps it moving: the session (the run,
 //! outside the state), the reducer (view state and the scene), the performing of
-//! queued commands, the ticker, the tick meter, the URL, the keyboard and the browser's
-//! back and forward.
+//! queued commands, the ticker, the connections to an attached cluster, the tick meter,
+//! the URL, the keyboard and the browser's back and forward.
 
+use super::use_attach::use_attach;
 use super::use_hash::use_hash;
 use super::use_keyboard::use_keyboard;
 use super::use_requests::use_requests;
@@ -35,6 +36,8 @@ pub fn use_dashboard() -> UseReducerHandle<State> {
         session.clone(),
         dispatch.clone(),
     );
+    let attached = state.scene.cluster.as_ref().map(|c| c.epoch);
+    use_attach(attached, session.clone(), dispatch.clone());
     use_tick_cost(session);
     use_url(state.link(), state.chapter());
     use_keyboard(dispatch.clone());

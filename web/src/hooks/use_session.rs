@@ -10,8 +10,9 @@ use yew::prelude::*;
 /// The session, shared by the hooks that move it (never by the state or the views).
 pub type SessionRef = Rc<RefCell<Session>>;
 
-/// The session the page's URL opens (`?scenario=…`, `#/learn/N`), made once.
+/// The session the page's URL opens (`?scenario=…`, `?attach=…`, `#/learn/N`; a page
+/// served by a lease service attaches to it), made once.
 #[hook]
 pub fn use_session() -> SessionRef {
-    use_mut_ref(|| Session::from_link(&page::query(), &page::hash()))
+    use_mut_ref(|| Session::from_link(&page::opening_query(), &page::hash()))
 }

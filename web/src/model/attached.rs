@@ -171,8 +171,7 @@ impl Attached {
     /// The depth of `lane` at the leader.
     #[must_use]
     pub fn depth(&self, lane: Lane) -> u64 {
-        self.metrics()
-            .map_or(0, |m| m.depths[lane.index()])
+        self.metrics().map_or(0, |m| m.depths[lane.index()])
     }
 
     /// The charts' samples, oldest first.
@@ -335,8 +334,8 @@ impl Attached {
             Ok(token) => t.ok && (t.token.is_none() || t.token == *token),
             Err(_) => !t.ok,
         };
-        let differs = ours.len() != theirs.len()
-            || ours.iter().zip(theirs).any(|(o, t)| !same(o, t));
+        let differs =
+            ours.len() != theirs.len() || ours.iter().zip(theirs).any(|(o, t)| !same(o, t));
         if differs {
             self.disagreements += 1;
             self.first_disagreement.get_or_insert(Break {
@@ -420,7 +419,9 @@ mod tests {
     }
 
     fn snapshot_text(index: u64) -> String {
-        format!(r#"{{"kind":"snapshot","index":{index},"globalTimeMs":0,"leases":[],"state":true}}"#)
+        format!(
+            r#"{{"kind":"snapshot","index":{index},"globalTimeMs":0,"leases":[],"state":true}}"#
+        )
     }
 
     fn claim(l: &str, h: &str) -> Op {
@@ -434,12 +435,23 @@ mod tests {
         let mut a = Attached::new("127.0.0.1:7401");
         let mut head = Ledger::new([], true);
         let (url, base, wait) = a.next_watch();
-        assert_eq!((url.as_str(), base.as_str(), wait), ("ws://127.0.0.1:7401/v1/watch?state=true", N1, 0));
+        assert_eq!(
+            (url.as_str(), base.as_str(), wait),
+            ("ws://127.0.0.1:7401/v1/watch?state=true", N1, 0)
+        );
         a.receive(Inbound::Opened(N1.into()), &mut head);
         a.receive(Inbound::Text(N1.into(), snapshot_text(5)), &mut head);
-        a.receive(Inbound::Binary(N1.into(), cluster.snapshot().encode().unwrap()), &mut head);
+        a.receive(
+            Inbound::Binary(N1.into(), cluster.snapshot().encode().unwrap()),
+            &mut head,
+        );
         assert_eq!(head.row(&key("a")).unwrap().holder.as_deref(), Some("a/0"));
-        let text = batch_text(&mut cluster, 6, 2, vec![claim("b", "b/0"), claim("a", "a/1")]);
+        let text = batch_text(
+            &mut cluster,
+            6,
+            2,
+            vec![claim("b", "b/0"), claim("a", "a/1")],
+        );
         assert_eq!(a.receive(Inbound::Text(N1.into(), text), &mut head), None);
         assert_eq!((a.feed().batches, a.feed().last_index), (1, Some(6)));
         assert_eq!(head.row(&key("b")).unwrap().token, 2);
@@ -454,7 +466,9 @@ mod tests {
         assert!(wait > 0);
         a.receive(Inbound::Opened(N2.into()), &mut head);
         // Node 2 replays from 7 (and, say, 6 again): the duplicate is skipped.
-        let again = serde_json::json!({"kind":"batch","index":6,"seq":2,"epoch":1,"ops":[],"results":[]}).to_string();
+        let again =
+            serde_json::json!({"kind":"batch","index":6,"seq":2,"epoch":1,"ops":[],"results":[]})
+                .to_string();
         a.receive(Inbound::Text(N2.into(), again), &mut head);
         let text = batch_text(&mut cluster, 8, 3, vec![claim("c", "c/0")]);
         a.receive(Inbound::Text(N2.into(), text), &mut head);
@@ -462,7 +476,10 @@ mod tests {
         assert_eq!((a.feed().batches, a.feed().last_index), (2, Some(8)));
         assert!(a.feed().gaps.is_empty());
         assert_eq!(a.disagreements(), 0);
-        assert_eq!(head.fsm().snapshot().encode().unwrap(), cluster.snapshot().encode().unwrap());
+        assert_eq!(
+            head.fsm().snapshot().encode().unwrap(),
+            cluster.snapshot().encode().unwrap()
+        );
         assert_eq!(a.cluster().link().name(), "open");
         assert_eq!(a.cluster().reconnects(), 1);
     }
@@ -473,21 +490,39 @@ mod tests {
         let mut a = Attached::new(N1);
         let mut head = Ledger::new([], true);
         a.receive(Inbound::Text(N1.into(), snapshot_text(1)), &mut head);
-        a.receive(Inbound::Binary(N1.into(), cluster.snapshot().encode().unwrap()), &mut head);
+        a.receive(
+            Inbound::Binary(N1.into(), cluster.snapshot().encode().unwrap()),
+            &mut head,
+        );
         // Batches the dashboard never sees.
         cluster.apply_batch(&Batch::new(1, vec![claim("a", "a/0")]));
-        cluster.apply_batch(&Batch::new(2, vec![Op::set_time(Time::ZERO, Time::from_millis(500))]));
+        cluster.apply_batch(&Batch::new(
+            2,
+            vec![Op::set_time(Time::ZERO, Time::from_millis(500))],
+        ));
         a.receive(Inbound::Lost(N1.into(), "fell behind".into()), &mut head);
         a.receive(Inbound::Text(N1.into(), snapshot_text(40)), &mut head);
         let notice = a
-            .receive(Inbound::Binary(N1.into(), cluster.snapshot().encode().unwrap()), &mut head)
+            .receive(
+                Inbound::Binary(N1.into(), cluster.snapshot().encode().unwrap()),
+                &mut head,
+            )
             .unwrap();
-        assert!(notice.starts_with("gap: the log from index 2 to 40"), "{notice}");
+        assert!(
+            notice.starts_with("gap: the log from index 2 to 40"),
+            "{notice}"
+        );
         assert_eq!(a.feed().gaps, [Gap { from: 2, to: 40 }]);
         assert_eq!(head.row(&key("a")).unwrap().holder.as_deref(), Some("a/0"));
         // A node behind the dashboard: its state is not taken, its old batches skipped.
         a.receive(Inbound::Text(N2.into(), snapshot_text(30)), &mut head);
-        assert_eq!(a.receive(Inbound::Binary(N2.into(), Fsm::new().snapshot().encode().unwrap()), &mut head), None);
+        assert_eq!(
+            a.receive(
+                Inbound::Binary(N2.into(), Fsm::new().snapshot().encode().unwrap()),
+                &mut head
+            ),
+            None
+        );
         assert!(head.row(&key("a")).unwrap().holder.is_some());
         assert_eq!(a.feed().last_index, Some(40));
     }
@@ -496,22 +531,34 @@ mod tests {
     fn what_does_not_parse_is_named_and_a_disagreement_is_a_break() {
         let mut a = Attached::new(N1);
         let mut head = Ledger::new([], true);
-        let e = a.receive(Inbound::Text(N1.into(), "{".into()), &mut head).unwrap();
+        let e = a
+            .receive(Inbound::Text(N1.into(), "{".into()), &mut head)
+            .unwrap();
         assert!(e.contains("does not parse"), "{e}");
-        let e = a.receive(Inbound::Binary(N1.into(), vec![1, 2]), &mut head).unwrap();
+        let e = a
+            .receive(Inbound::Binary(N1.into(), vec![1, 2]), &mut head)
+            .unwrap();
         assert!(e.contains("no snapshot announced"), "{e}");
         a.receive(Inbound::Text(N1.into(), snapshot_text(1)), &mut head);
-        let e = a.receive(Inbound::Binary(N1.into(), vec![0xff; 3]), &mut head).unwrap();
+        let e = a
+            .receive(Inbound::Binary(N1.into(), vec![0xff; 3]), &mut head)
+            .unwrap();
         assert!(e.contains("does not decode"), "{e}");
         a.receive(Inbound::Text(N1.into(), snapshot_text(1)), &mut head);
-        a.receive(Inbound::Binary(N1.into(), Fsm::new().snapshot().encode().unwrap()), &mut head);
+        a.receive(
+            Inbound::Binary(N1.into(), Fsm::new().snapshot().encode().unwrap()),
+            &mut head,
+        );
         // The cluster says the claim failed; the dashboard's state machine grants it.
         let lie = serde_json::json!({"kind":"batch","index":2,"seq":1,"epoch":1,
             "ops":[claim("a", "a/0")],"results":[{"ok":false,"reachedLog":true,"error":"held"}]});
         a.receive(Inbound::Text(N1.into(), lie.to_string()), &mut head);
         assert_eq!(a.disagreements(), 1);
         assert_eq!(a.first_disagreement().unwrap().batch, 1);
-        let bad = a.receive(Inbound::Metrics(N1.into(), Ok("leasehold_batches_total x".into())), &mut head);
+        let bad = a.receive(
+            Inbound::Metrics(N1.into(), Ok("leasehold_batches_total x".into())),
+            &mut head,
+        );
         assert_eq!(bad, None);
         assert!(a.problem().unwrap().contains("leasehold_batches_total x"));
     }
@@ -523,7 +570,10 @@ mod tests {
         let mut cluster = Fsm::new();
         a.tick(0.0);
         a.receive(Inbound::Text(N1.into(), snapshot_text(1)), &mut head);
-        a.receive(Inbound::Binary(N1.into(), cluster.snapshot().encode().unwrap()), &mut head);
+        a.receive(
+            Inbound::Binary(N1.into(), cluster.snapshot().encode().unwrap()),
+            &mut head,
+        );
         let metrics = |ok: u64| {
             format!(
                 "leasehold_queue_depth{{lane=\"claim\"}} 3\nleasehold_answers_total{{outcome=\"ok\"}} {ok}\n\
@@ -533,14 +583,22 @@ mod tests {
         };
         a.receive(Inbound::Metrics(N1.into(), Ok(metrics(10))), &mut head);
         assert_eq!(a.depth(Lane::Claim), 3);
-        let text = batch_text(&mut cluster, 2, 1, vec![claim("a", "a/0"), claim("b", "b/0")]);
+        let text = batch_text(
+            &mut cluster,
+            2,
+            1,
+            vec![claim("a", "a/0"), claim("b", "b/0")],
+        );
         a.receive(Inbound::Text(N1.into(), text), &mut head);
         a.receive(Inbound::Metrics(N1.into(), Ok(metrics(25))), &mut head);
         a.tick(1_000.0);
         a.tick(2_500.0);
         let s: Vec<ClusterSample> = a.samples().copied().collect();
         assert_eq!(s.len(), 2);
-        assert_eq!((s[0].t, s[0].ops, s[0].batches, s[0].answered), (1.0, 2.0, 1.0, 15.0));
+        assert_eq!(
+            (s[0].t, s[0].ops, s[0].batches, s[0].answered),
+            (1.0, 2.0, 1.0, 15.0)
+        );
         assert_eq!(s[0].p99_ms, 128.0);
         assert_eq!((s[1].t, s[1].ops), (2.0, 0.0));
     }

@@ -199,7 +199,8 @@ impl Cluster {
             Ok(s) => {
                 if !s.members.is_empty() {
                     self.members = s.members.iter().map(|m| (m.id, m.clone())).collect();
-                    self.nodes.retain(|id, _| s.members.iter().any(|m| m.id == *id));
+                    self.nodes
+                        .retain(|id, _| s.members.iter().any(|m| m.id == *id));
                 }
                 if s.leader.is_some() {
                     self.leader = s.leader;
@@ -337,7 +338,10 @@ mod tests {
         assert_eq!(c.status_urls(), ["http://127.0.0.1:7401"]);
         assert_eq!(c.next_watch(), ("http://127.0.0.1:7401".to_owned(), 0));
         c.on_open("http://127.0.0.1:7401");
-        c.on_status("http://127.0.0.1:7401", Ok(status(1, "leader", Some(1), 10)));
+        c.on_status(
+            "http://127.0.0.1:7401",
+            Ok(status(1, "leader", Some(1), 10)),
+        );
         assert_eq!(c.status_urls().len(), 3);
         assert_eq!(c.leader(), Some(1));
         assert_eq!(c.leader_url(), "http://127.0.0.1:7401");
@@ -367,7 +371,10 @@ mod tests {
             ("http://127.0.0.1:7403".to_owned(), BACKOFF_FIRST_MS),
             "the others are down: the same node again"
         );
-        c.on_status("http://127.0.0.1:7402", Ok(status(2, "leader", Some(2), 20)));
+        c.on_status(
+            "http://127.0.0.1:7402",
+            Ok(status(2, "leader", Some(2), 20)),
+        );
         c.on_lost("http://127.0.0.1:7403", "closed".into());
         assert_eq!(c.next_watch().0, "http://127.0.0.1:7402");
         for _ in 0..20 {

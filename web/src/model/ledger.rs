@@ -529,12 +529,21 @@ mod tests {
         assert_eq!(from.listed(), 3, "a and b held, c pinned while free");
         assert_eq!(from.row(&key("b")).unwrap().token, 2);
         assert_eq!(from.pins(&key("c")).len(), 1);
-        let next = batch(3, vec![Op::claim(key("a"), "a/9", minute), Op::claim(key("d"), "d/0", minute)]);
+        let next = batch(
+            3,
+            vec![
+                Op::claim(key("a"), "a/9", minute),
+                Op::claim(key("d"), "d/0", minute),
+            ],
+        );
         let mut whole = whole;
         whole.apply_bytes(&next).unwrap();
         from.apply_bytes(&next).unwrap();
         assert_eq!(from.answers(3), whole.answers(3));
-        assert_eq!(from.row(&key("d")).unwrap().token, whole.row(&key("d")).unwrap().token);
+        assert_eq!(
+            from.row(&key("d")).unwrap().token,
+            whole.row(&key("d")).unwrap().token
+        );
         assert_eq!(from.listed(), whole.listed());
         assert_eq!(from.log().len(), 1, "only what it saw");
     }

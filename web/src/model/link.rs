@@ -165,7 +165,10 @@ mod tests {
         let q = attach_query("http://127.0.0.1:7401");
         assert_eq!(q, "?attach=http://127.0.0.1:7401");
         assert_eq!(attach_of(&q).as_deref(), Some("http://127.0.0.1:7401"));
-        assert_eq!(attach_of("?scenario=ps45&attach=h%3A1").as_deref(), Some("h:1"));
+        assert_eq!(
+            attach_of("?scenario=ps45&attach=h%3A1").as_deref(),
+            Some("h:1")
+        );
         assert_eq!(attach_of("?attach="), None);
         assert_eq!(attach_query("h x"), "?attach=h%20x");
     }

@@ -2,12 +2,12 @@
 //! as a [`Ledger`] (the head), and optionally the ledger at an earlier batch (the
 //! timeline's position).
 
+use super::attached::{Attached, Inbound};
 use super::ledger::{BatchSummary, Ledger, OpAnswer};
 use super::link::RunSpec;
-use super::attached::{Attached, Inbound};
 use super::live::Live;
-use super::service::Call;
 use super::logfile;
+use super::service::Call;
 use leasehold::sim::{Simulation, Violation};
 use leasehold::{Batch, Key, Op, Time};
 use std::time::Duration;
@@ -191,7 +191,9 @@ impl Run {
     /// chapter's narration holds.
     #[must_use]
     pub fn can_act(&self) -> bool {
-        (self.live().is_some() || self.attached().is_some()) && self.view.is_none() && !self.narrated
+        (self.live().is_some() || self.attached().is_some())
+            && self.view.is_none()
+            && !self.narrated
     }
 
     /// Whether a chapter's narration holds the controls: operator actions and stepping
@@ -265,9 +267,11 @@ impl Run {
     /// writes its log.
     pub fn export(&self) -> Result<Vec<u8>, String> {
         if self.attached().is_some() {
-            return Err("the dashboard saw this cluster's log from the middle: open a \
+            return Err(
+                "the dashboard saw this cluster's log from the middle: open a \
                         node's own log file (its data directory's seg-*.log) instead"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         logfile::write(self.head.log()).map_err(|e| format!("the log cannot be exported: {e}"))
     }

@@ -132,7 +132,10 @@ impl Metrics {
     /// The first line of a metric it uses whose value is not a number.
     pub fn parse(text: &str) -> Result<Metrics, String> {
         let mut m = Metrics::default();
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let Some((series, value)) = line.rsplit_once(' ') else {
                 continue;
             };
@@ -311,13 +314,23 @@ impl Call {
     /// Removes `entity`'s pin of `key`.
     #[must_use]
     pub fn unpin(key: &Key, entity: &str) -> Call {
-        Call::of("unpin", "/v1/unpin", key, serde_json::json!({ "entity": entity }))
+        Call::of(
+            "unpin",
+            "/v1/unpin",
+            key,
+            serde_json::json!({ "entity": entity }),
+        )
     }
 
     /// Revokes `key` from `holder`.
     #[must_use]
     pub fn revoke(key: &Key, holder: &str) -> Call {
-        Call::of("revoke", "/v1/revoke", key, serde_json::json!({ "holder": holder }))
+        Call::of(
+            "revoke",
+            "/v1/revoke",
+            key,
+            serde_json::json!({ "holder": holder }),
+        )
     }
 
     /// Hands `key` from `from` to `to`, for [`HANDOVER_MS`].
@@ -394,7 +407,12 @@ mod tests {
     #[test]
     fn calls_carry_the_http_api_bodies() {
         let key = Key::new("app", "m", "db");
-        let pin = Call::pin(&key, "machine-0", " upgrade ", Some(Time::from_millis(9_000)));
+        let pin = Call::pin(
+            &key,
+            "machine-0",
+            " upgrade ",
+            Some(Time::from_millis(9_000)),
+        );
         assert_eq!((pin.path, pin.what.as_str()), ("/v1/pin", "pin app/m/db"));
         assert_eq!(
             pin.body,
@@ -403,7 +421,10 @@ mod tests {
         );
         let plain = Call::pin(&key, "e", "", None);
         assert!(plain.body.get("untilMs").is_none() && plain.body.get("reason").is_none());
-        assert_eq!(Call::handover(&key, "a", "b").body["durationMs"], HANDOVER_MS);
+        assert_eq!(
+            Call::handover(&key, "a", "b").body["durationMs"],
+            HANDOVER_MS
+        );
         assert_eq!(Call::revoke(&key, "a").body["holder"], "a");
         assert_eq!(Call::unpin(&key, "e").path, "/v1/unpin");
     }
@@ -416,8 +437,15 @@ mod tests {
                 "commitIndex":10,"appliedIndex":10,"globalTimeMs":5,"leases":1}"#,
         )
         .unwrap();
-        assert_eq!((s.id, s.leader, s.members[0].addr.as_str()), (2, Some(2), "127.0.0.1:7401"));
-        assert!(NodeStatus::parse("{}").unwrap_err().contains("missing field"));
+        assert_eq!(
+            (s.id, s.leader, s.members[0].addr.as_str()),
+            (2, Some(2), "127.0.0.1:7401")
+        );
+        assert!(
+            NodeStatus::parse("{}")
+                .unwrap_err()
+                .contains("missing field")
+        );
         assert_eq!(
             CallAnswer::describe("pin x", 200, r#"{"ok":true,"reachedLog":true}"#),
             "pin x: ok"
@@ -428,6 +456,9 @@ mod tests {
             r#"{"ok":false,"reachedLog":false,"error":"unauthorized","message":"needs a token"}"#,
         );
         assert_eq!(refused, "pin x: refused, unauthorized: needs a token");
-        assert_eq!(CallAnswer::describe("x", 502, "bad gateway"), "x: HTTP 502: bad gateway");
+        assert_eq!(
+            CallAnswer::describe("x", 502, "bad gateway"),
+            "x: HTTP 502: bad gateway"
+        );
     }
 }

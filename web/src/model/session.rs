@@ -14,12 +14,12 @@
 //!
 //! Plain Rust with the clock passed in: the chapters are walked through it natively.
 
+use super::attached::Inbound;
 use super::link::RunSpec;
 use super::meter::TickMeter;
-use super::attached::Inbound;
 use super::run::Run;
-use super::service::Call;
 use super::scene::{ChapterScene, Cost, DetailScene, Lens, Scene, Sources};
+use super::service::Call;
 use super::table::TableOrder;
 use crate::learn::{self, Chapter, Cue, Forward, Guide, QUANTUM_MS};
 use leasehold::Key;
@@ -373,7 +373,9 @@ impl Session {
     /// Where the attached cluster's next watch goes: its WebSocket URL, the node's
     /// base URL and how long to wait first (ms); `None` when not attached.
     pub fn next_watch(&mut self) -> Option<(String, String, u64)> {
-        self.run.attached_mut().map(super::attached::Attached::next_watch)
+        self.run
+            .attached_mut()
+            .map(super::attached::Attached::next_watch)
     }
 
     /// Advances the run by `wanted_ms` of simulated time (within [`TICK_BUDGET_MS`] of

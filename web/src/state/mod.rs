@@ -42,7 +42,7 @@ pub mod timeline;
 use crate::model::scene::{Lens, Scene};
 use crate::model::session::{Command, Outcome, Update};
 use chapter::ChapterAction;
-use operator::OperatorAction;
+use operator::{OperatorAction, Token};
 use playback::{Playback, PlaybackAction};
 use std::rc::Rc;
 use table::{TableAction, TableView};
@@ -96,8 +96,11 @@ pub struct State {
     pub timeline: Timeline,
     /// Whether the keyboard help shows.
     pub help: bool,
-    /// A message for the operator (an error, a refused link parameter).
+    /// A message for the operator (an error, a refused link parameter, the answer to
+    /// an operator's request).
     pub notice: Option<String>,
+    /// The operator token typed into the page (live clusters only; memory only).
+    pub token: Option<Token>,
     /// What the views show.
     pub scene: Scene,
     requests: Requests,
@@ -126,6 +129,10 @@ pub enum Action {
     Dismiss,
     /// The run moved (a tick, or queued commands performed).
     Updated(Update),
+    /// The operator typed a token (blank: none).
+    Token(String),
+    /// An operator's request to the cluster was answered (the line for the notice).
+    Answered(String),
 }
 
 impl State {
@@ -138,6 +145,7 @@ impl State {
             timeline: Timeline::default(),
             help: false,
             notice: None,
+            token: None,
             scene,
             requests: Requests::default(),
         };
@@ -173,7 +181,10 @@ impl State {
     /// The URL query that reproduces the run on screen.
     #[must_use]
     pub fn link(&self) -> String {
-        self.scene.source.spec.to_query()
+        match &self.scene.cluster {
+            Some(c) => crate::model::link::attach_query(&c.origin),
+            None => self.scene.source.spec.to_query(),
+        }
     }
 
     /// Queues `command`; returns whether there was one.
@@ -210,8 +221,10 @@ impl State {
             mut outcome,
             done,
         } = update;
-        // Offered by the hook that performed the export; nothing for the view.
+        // Offered (sent) by the hook that performed the export (the calls); nothing for
+        // the view.
         outcome.download = None;
+        outcome.calls.clear();
         let performed = self.requests.performed(done);
         let changed = performed || scene != self.scene || !outcome.is_empty();
         self.scene = scene;
@@ -264,6 +277,14 @@ impl Reducible for State {
                 true
             }
             Action::Updated(update) => s.updated(update),
+            Action::Token(text) => {
+                s.token = Token::typed(&text);
+                true
+            }
+            Action::Answered(line) => {
+                s.notice = Some(line);
+                true
+            }
             // Mapped to the actions above before the match.
             Action::Next | Action::Previous => false,
         };

@@ -6,6 +6,33 @@ use crate::model::link::RunSpec;
 use crate::model::session::Command;
 use leasehold::Key;
 
+/// The operator token typed into the page: kept in memory only (never in the URL,
+/// storage or logs; its `Debug` does not show it), sent only as the `Authorization`
+/// header of an operator's request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// The token typed, if anything was.
+    #[must_use]
+    pub fn typed(text: &str) -> Option<Token> {
+        let t = text.trim();
+        (!t.is_empty()).then(|| Token(t.to_owned()))
+    }
+
+    /// The `Authorization` header's value.
+    #[must_use]
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
 /// An operator's action.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OperatorAction {
@@ -24,6 +51,10 @@ pub enum OperatorAction {
     Revoke,
     /// Hand the selected lease over to another unit.
     HandOver,
+    /// Hand the selected lease over to this holder (a live cluster's lease).
+    HandOverTo(String),
+    /// Attach to the lease service at this URL (any member).
+    Attach(String),
     /// Crash the selected lease's holder.
     Crash,
     /// Restart the selected lease's crashed units.
@@ -64,6 +95,23 @@ impl OperatorAction {
             OperatorAction::Unpin => Command::Unpin(key()?),
             OperatorAction::Revoke => Command::Revoke(key()?),
             OperatorAction::HandOver => Command::HandOver(key()?),
+            OperatorAction::HandOverTo(to) => {
+                let to = to.trim();
+                if to.is_empty() {
+                    return None;
+                }
+                Command::HandOverTo {
+                    key: key()?,
+                    to: to.to_owned(),
+                }
+            }
+            OperatorAction::Attach(url) => {
+                let url = url.trim();
+                if url.is_empty() {
+                    return None;
+                }
+                Command::Attach(url.to_owned())
+            }
             OperatorAction::Crash => Command::Crash(key()?),
             OperatorAction::Restart => Command::Restart(key()?),
             OperatorAction::Partition => Command::Partition(key()?),
@@ -71,5 +119,39 @@ impl OperatorAction {
             OperatorAction::Load(up) => Command::Load(up),
             OperatorAction::Start(spec) => Command::Start(spec),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_never_shows_and_blank_is_none() {
+        let t = Token::typed(" s3cret ").unwrap();
+        assert_eq!(t.bearer(), "Bearer s3cret");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        assert_eq!(Token::typed("  "), None);
+    }
+
+    #[test]
+    fn blank_attach_and_handover_do_nothing() {
+        let key = Key::new("a", "m", "l");
+        assert_eq!(OperatorAction::Attach(" ".into()).command(None), None);
+        assert_eq!(
+            OperatorAction::Attach(" h:1 ".into()).command(None),
+            Some(Command::Attach("h:1".into()))
+        );
+        assert_eq!(
+            OperatorAction::HandOverTo(String::new()).command(Some(&key)),
+            None
+        );
+        assert_eq!(
+            OperatorAction::HandOverTo("b".into()).command(Some(&key)),
+            Some(Command::HandOverTo {
+                key,
+                to: "b".into()
+            })
+        );
     }
 }
