@@ -15,6 +15,7 @@ pub mod run;
 pub mod scene;
 pub mod series;
 pub mod service;
+pub mod service_log;
 pub mod session;
 pub mod speed;
 pub mod table;

@@ -7,6 +7,7 @@ use super::ledger::{BatchSummary, Ledger, OpAnswer};
 use super::link::RunSpec;
 use super::live::Live;
 use super::logfile;
+use super::service_log;
 use super::service::Call;
 use leasehold::sim::{Simulation, Violation};
 use leasehold::{Batch, Key, Op, Time};
@@ -97,7 +98,8 @@ impl Run {
         }
     }
 
-    /// Replays a log file named `name` (an export, or the driver's own log); keeps
+    /// Replays a log file named `name` (an export, the driver's own log, or a segment
+    /// of a service node's Raft log: see [`service_log`]); keeps
     /// `spec` for the scenario picker. A torn last frame is left out: the second value
     /// says so. A file that is not a log, or is damaged before its end, is refused with
     /// a message naming the record and its offset.
@@ -108,8 +110,20 @@ impl Run {
     ) -> Result<(Run, Option<String>), String> {
         let file = logfile::read(file).map_err(|e| format!("{name}: {e}"))?;
         let torn = file.torn_notice().map(|t| format!("{name}: {t}"));
-        let offsets = file.offsets;
-        let head = Ledger::import(file.records).map_err(|e| {
+        let mut offsets = file.offsets;
+        let records = match service_log::read(&file.records).map_err(|e| format!("{name}: {e}"))? {
+            // A service's segment: its batches, at the offsets of their entries.
+            Some(log) => {
+                offsets = log
+                    .indexes
+                    .iter()
+                    .map(|&i| offsets.get(i as usize).copied().unwrap_or_default())
+                    .collect();
+                log.batches
+            }
+            None => file.records,
+        };
+        let head = Ledger::import(records).map_err(|e| {
             let offset = offsets.get(e.record).copied().unwrap_or_default();
             format!(
                 "{name}: record {} at byte offset {offset} is not a batch: {}",
