@@ -108,6 +108,23 @@ pub struct Status {
     pub leases: u64,
 }
 
+/// A committed batch as a watch with `state=true` sends it (the form of a reader that
+/// keeps its own replica, like the dashboard): one binary WebSocket message, this
+/// struct postcard-encoded. Its fields in order read as plain values
+/// `(u64, u64, Vec<u8>, Vec<Result<Option<u64>, String>>)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchBatch {
+    /// The batch's Raft log index.
+    pub index: u64,
+    /// The epoch of the leader that cut it.
+    pub epoch: u64,
+    /// The batch, as [`leasehold::Batch::encode`] writes it (the log's own form).
+    pub batch: Vec<u8>,
+    /// Each operation's result: the lease's token (`None` for operations without one),
+    /// or why it did not apply.
+    pub results: Vec<Result<Option<u64>, String>>,
+}
+
 /// What became of one request, as the stream carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WireOutcome {

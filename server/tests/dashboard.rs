@@ -15,7 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use leasehold::{Batch, Fsm, Op, Outcome, Snapshot};
 use leasehold_server::daemon::{self, NodeOptions, Running};
 use leasehold_server::types::OpError;
-use leasehold_server::wire::Lease;
+use leasehold_server::wire::{Lease, WatchBatch};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -582,18 +582,46 @@ async fn a_watch_with_the_state_replays_to_the_same_results_and_state() {
         .post("/v1/claim", &claim_body("marker", "m/0", 1_000))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // The state watch sends each batch as one binary `WatchBatch`; the plain watch, the
+    // same batch as JSON. Both replay to the same results (and the JSON's events).
     let mut last = index;
     let mut results = Vec::new();
     loop {
-        let message = next_text(&mut watch).await;
-        let at = message["index"].as_u64().unwrap();
+        let frame: WatchBatch = postcard::from_bytes(&next_binary(&mut watch).await).unwrap();
+        let at = frame.index;
         assert!(at > last, "batches in log order: {at} after {last}");
         last = at;
         if at > later {
             break;
         }
+        let batch = Batch::decode(&frame.batch).unwrap();
+        let message = loop {
+            let m = next_text(&mut plain).await;
+            if m["kind"] == "batch" && m["index"].as_u64().unwrap() >= at {
+                break m;
+            }
+        };
+        assert_eq!(message["index"].as_u64(), Some(at), "{message}");
+        assert_eq!(message["seq"].as_u64(), Some(batch.seq), "{message}");
+        assert_eq!(message["epoch"].as_u64(), Some(frame.epoch), "{message}");
+        let ops: Vec<Op> = serde_json::from_value(message["ops"].clone()).unwrap();
+        assert_eq!(ops, batch.ops);
         apply_message(&mut fsm, &message);
-        results.extend(message["results"].as_array().unwrap().iter().cloned());
+        let json = message["results"].as_array().unwrap();
+        assert_eq!(frame.results.len(), json.len());
+        for (binary, json) in frame.results.iter().zip(json) {
+            match binary {
+                Ok(token) => {
+                    assert_eq!(json["ok"], true, "{json}");
+                    assert_eq!(json.get("token").and_then(Value::as_u64), *token, "{json}");
+                }
+                Err(e) => {
+                    assert_eq!(json["ok"], false, "{json}");
+                    assert_eq!(json["message"].as_str(), Some(e.as_str()), "{json}");
+                }
+            }
+        }
+        results.extend(json.iter().cloned());
     }
     // The refusals reached the log, and replayed as refusals.
     let refusals = results
@@ -612,10 +640,9 @@ async fn a_watch_with_the_state_replays_to_the_same_results_and_state() {
     )
     .await
     .unwrap();
-    let first = next_text(&mut resumed).await;
-    assert_eq!(first["kind"], "batch", "{first}");
-    assert!(first.get("state").is_none(), "{first}");
-    let second = next_text(&mut resumed).await;
-    assert_eq!(second["kind"], "batch", "{second}");
+    let first: WatchBatch = postcard::from_bytes(&next_binary(&mut resumed).await).unwrap();
+    assert_eq!(first.index, index + 1, "the replay starts where asked");
+    let second: WatchBatch = postcard::from_bytes(&next_binary(&mut resumed).await).unwrap();
+    assert!(second.index > first.index);
     running.shutdown().await.unwrap();
 }

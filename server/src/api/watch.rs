@@ -9,19 +9,21 @@
 //! snapshot. A watcher that falls more than [`crate::feed::LIVE_CAPACITY`] batches behind
 //! is closed with a reason naming the index to resume from.
 //!
-//! **The whole state** (`state=true`): when the watch starts with a snapshot message,
-//! that message also has `"state": true` and is followed at once by one *binary* message:
-//! the state machine's [`leasehold::Snapshot`] at exactly `index` (its
-//! [`leasehold::Snapshot::encode`] bytes; [`leasehold::Snapshot::decode`] and
-//! [`leasehold::Fsm::restore`] give the state back, and applying each following batch's
-//! `ops` with [`leasehold::Fsm::apply_batch`] gives its `results`). A watch that resumes
-//! from `from` (a replay) sends no state. Without `state=true` no binary message is ever
-//! sent.
+//! **A replica's form** (`state=true`, what the dashboard asks for): when the watch
+//! starts with a snapshot message, that message also has `"state": true` and is followed
+//! at once by one *binary* message: the state machine's [`leasehold::Snapshot`] at
+//! exactly `index` (its [`leasehold::Snapshot::encode`] bytes;
+//! [`leasehold::Snapshot::decode`] and [`leasehold::Fsm::restore`] give the state back).
+//! Every batch then comes as one binary message too, a postcard [`WatchBatch`]: its index,
+//! epoch, the batch in the log's own encoding and each operation's result (applying the
+//! batch with [`leasehold::Fsm::apply_batch`] gives the same results). A watch that
+//! resumes from `from` (a replay) sends no state, only the batches. Without `state=true`
+//! no binary message is ever sent.
 
 use super::{App, too_many_sockets};
 use crate::feed::Item;
 use crate::state_machine::WatchStart;
-use crate::wire::Lease;
+use crate::wire::{Lease, WatchBatch};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -58,7 +60,31 @@ pub(crate) async fn upgrade(
     })
 }
 
-/// The message of one committed batch.
+/// The message of one committed batch: JSON text, or with `binary` one
+/// [`WatchBatch`] (postcard).
+fn item_message(item: &Item, binary: bool) -> Message {
+    if !binary {
+        return Message::Text(batch_message(item).to_string().into());
+    }
+    let c = &item.committed;
+    let frame = WatchBatch {
+        index: item.index,
+        epoch: c.epoch,
+        batch: c.batch.encode().unwrap_or_default(),
+        results: c
+            .results
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .copied()
+                    .map_err(|e| e.to_lease_error().to_string())
+            })
+            .collect(),
+    };
+    Message::Binary(postcard::to_allocvec(&frame).unwrap_or_default().into())
+}
+
+/// The JSON message of one committed batch.
 pub(crate) fn batch_message(item: &Item) -> Value {
     let c = &item.committed;
     let results: Vec<Value> = c
@@ -137,7 +163,7 @@ async fn watch(app: &App, mut socket: WebSocket, from: Option<u64>, with_state: 
         WatchStart::Replay(items) => {
             let mut next = from.unwrap_or(0);
             for item in items {
-                if !send(&mut socket, &batch_message(&item)).await {
+                if socket.send(item_message(&item, with_state)).await.is_err() {
                     return;
                 }
                 next = item.index + 1;
@@ -152,7 +178,7 @@ async fn watch(app: &App, mut socket: WebSocket, from: Option<u64>, with_state: 
                     if item.index < next {
                         continue;
                     }
-                    if !send(&mut socket, &batch_message(&item)).await {
+                    if socket.send(item_message(&item, with_state)).await.is_err() {
                         return;
                     }
                     next = item.index + 1;

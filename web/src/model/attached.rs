@@ -19,7 +19,7 @@
 use super::cluster::Cluster;
 use super::ledger::{Ledger, OpAnswer};
 use super::run::Break;
-use super::service::{Metrics, NodeStatus, OpResult, WatchMessage};
+use super::service::{Metrics, NodeStatus, WatchBatch, WatchStart};
 use leasehold::{Batch, Lane, Snapshot};
 use std::collections::VecDeque;
 
@@ -32,9 +32,10 @@ pub const SAMPLES_KEPT: usize = 300;
 pub enum Inbound {
     /// The watch to the node opened.
     Opened(String),
-    /// A text message of the watch.
+    /// A text message of the watch (the snapshot message that starts it).
     Text(String, String),
-    /// A binary message of the watch (the state after a snapshot message).
+    /// A binary message of the watch: the state after the snapshot message, then one
+    /// per committed batch.
     Binary(String, Vec<u8>),
     /// The watch failed or closed, and why.
     Lost(String, String),
@@ -235,15 +236,20 @@ impl Attached {
                 }
                 None
             }
-            Inbound::Text(url, text) => match WatchMessage::parse(&text) {
-                Ok(message) => self.on_message(&url, message, head),
-                Err(e) => {
-                    let e = format!("{url}: {e}");
-                    self.problem = Some(e.clone());
-                    Some(e)
-                }
+            Inbound::Text(url, text) => match WatchStart::parse(&text) {
+                Ok(start) => self.on_start(&url, &start),
+                Err(e) => self.trouble(format!("{url}: {e}")),
             },
-            Inbound::Binary(url, bytes) => self.on_state(&url, &bytes, head),
+            Inbound::Binary(url, bytes) => {
+                if self.awaiting_state.is_some() {
+                    self.on_state(&url, &bytes, head)
+                } else {
+                    match WatchBatch::parse(&bytes) {
+                        Ok(batch) => self.on_batch(&url, batch, head),
+                        Err(e) => self.trouble(format!("{url}: {e}")),
+                    }
+                }
+            }
         }
     }
 
@@ -273,66 +279,56 @@ impl Attached {
         self.metrics = Some((url, m));
     }
 
-    fn on_message(
-        &mut self,
-        url: &str,
-        message: WatchMessage,
-        head: &mut Ledger,
-    ) -> Option<String> {
-        match message {
-            WatchMessage::Snapshot { index, state, .. } => {
-                if state {
-                    self.awaiting_state = Some(index);
-                    None
-                } else {
-                    let e = format!(
-                        "{url} started the watch without its state (an older leaseholdd?): \
-                         the table cannot be built"
-                    );
-                    self.problem = Some(e.clone());
-                    Some(e)
-                }
-            }
-            WatchMessage::Batch {
-                index,
-                seq,
-                ops,
-                results,
-                ..
-            } => {
-                let Some(last) = self.feed.last_index else {
-                    // Before any state: nothing to apply it to (the watch sends one first).
-                    return None;
-                };
-                if index <= last {
-                    self.feed.duplicates += 1;
-                    return None;
-                }
-                let batch = Batch::new(seq, ops);
-                let bytes = match batch.encode() {
-                    Ok(b) => b,
-                    Err(e) => {
-                        let e = format!("{url}: batch {seq} cannot be encoded: {e}");
-                        self.problem = Some(e.clone());
-                        return Some(e);
-                    }
-                };
-                self.samples.current.ops += batch.ops.len() as f64;
-                self.samples.current.batches += 1.0;
-                head.apply(&batch, bytes);
-                self.compare(seq, head.answers(seq).unwrap_or_default(), &results);
-                self.feed.last_index = Some(index);
-                self.feed.batches += 1;
-                None
-            }
+    /// Something that arrived was wrong: kept for the panel, and said once.
+    fn trouble(&mut self, e: String) -> Option<String> {
+        self.problem = Some(e.clone());
+        Some(e)
+    }
+
+    fn on_start(&mut self, url: &str, start: &WatchStart) -> Option<String> {
+        if start.state {
+            self.awaiting_state = Some(start.index);
+            None
+        } else {
+            self.trouble(format!(
+                "{url} started the watch without its state (an older leaseholdd?): the table \
+                 cannot be built"
+            ))
         }
     }
 
+    fn on_batch(&mut self, url: &str, frame: WatchBatch, head: &mut Ledger) -> Option<String> {
+        // Before any state there is nothing to apply it to (the watch sends one first).
+        let last = self.feed.last_index?;
+        if frame.index <= last {
+            self.feed.duplicates += 1;
+            return None;
+        }
+        let batch = match Batch::decode(&frame.batch) {
+            Ok(b) => b,
+            Err(e) => {
+                return self.trouble(format!(
+                    "{url}: the batch at index {} does not decode: {e}",
+                    frame.index
+                ));
+            }
+        };
+        let seq = batch.seq;
+        self.samples.current.ops += batch.ops.len() as f64;
+        self.samples.current.batches += 1.0;
+        head.apply(&batch, frame.batch);
+        self.compare(seq, head.answers(seq).unwrap_or_default(), &frame.results);
+        self.feed.last_index = Some(frame.index);
+        self.feed.batches += 1;
+        None
+    }
+
     /// Compares the dashboard's results of batch `seq` with the cluster's.
-    fn compare(&mut self, seq: u64, ours: &[OpAnswer], theirs: &[OpResult]) {
-        let same = |o: &OpAnswer, t: &OpResult| match o {
-            Ok(token) => t.ok && (t.token.is_none() || t.token == *token),
-            Err(_) => !t.ok,
+    fn compare(&mut self, seq: u64, ours: &[OpAnswer], theirs: &[Result<Option<u64>, String>]) {
+        let same = |o: &OpAnswer, t: &Result<Option<u64>, String>| match (o, t) {
+            (Ok(ours), Ok(theirs)) => ours == theirs,
+            (Err(_), Err(_)) => true,
+            _ => false,
         };
         let differs =
             ours.len() != theirs.len() || ours.iter().zip(theirs).any(|(o, t)| !same(o, t));
@@ -350,16 +346,14 @@ impl Attached {
 
     fn on_state(&mut self, url: &str, bytes: &[u8], head: &mut Ledger) -> Option<String> {
         let Some(index) = self.awaiting_state.take() else {
-            let e = format!("{url}: a binary watch message that no snapshot announced");
-            self.problem = Some(e.clone());
-            return Some(e);
+            return self.trouble(format!("{url}: a state that no snapshot announced"));
         };
         let snapshot = match Snapshot::decode(bytes) {
             Ok(s) => s,
             Err(e) => {
-                let e = format!("{url}: the state after index {index} does not decode: {e}");
-                self.problem = Some(e.clone());
-                return Some(e);
+                return self.trouble(format!(
+                    "{url}: the state after index {index} does not decode: {e}"
+                ));
             }
         };
         match self.feed.last_index {
@@ -403,19 +397,18 @@ mod tests {
     }
 
     /// A batch message as the service sends it, with the results its state machine gets.
-    fn batch_text(fsm: &mut Fsm, index: u64, seq: u64, ops: Vec<Op>) -> String {
-        let batch = Batch::new(seq, ops.clone());
-        let results: Vec<serde_json::Value> = fsm
+    fn batch_bytes(fsm: &mut Fsm, index: u64, seq: u64, ops: Vec<Op>) -> Vec<u8> {
+        let batch = Batch::new(seq, ops);
+        let results: Vec<Result<Option<u64>, String>> = fsm
             .apply_batch(&batch)
             .into_iter()
-            .map(|r| match r {
-                Ok(a) => serde_json::json!({"ok": true, "reachedLog": true, "token": a.token}),
-                Err(_) => serde_json::json!({"ok": false, "reachedLog": true, "error": "held"}),
-            })
+            .map(|r| r.map(|a| a.token).map_err(|e| e.to_string()))
             .collect();
-        serde_json::json!({"kind": "batch", "index": index, "seq": seq, "epoch": 1,
-            "ops": ops, "results": results, "events": []})
-        .to_string()
+        frame(index, batch.encode().unwrap(), results)
+    }
+
+    fn frame(index: u64, batch: Vec<u8>, results: Vec<Result<Option<u64>, String>>) -> Vec<u8> {
+        postcard::to_allocvec(&(index, 1u64, batch, results)).unwrap()
     }
 
     fn snapshot_text(index: u64) -> String {
@@ -446,13 +439,13 @@ mod tests {
             &mut head,
         );
         assert_eq!(head.row(&key("a")).unwrap().holder.as_deref(), Some("a/0"));
-        let text = batch_text(
+        let text = batch_bytes(
             &mut cluster,
             6,
             2,
             vec![claim("b", "b/0"), claim("a", "a/1")],
         );
-        assert_eq!(a.receive(Inbound::Text(N1.into(), text), &mut head), None);
+        assert_eq!(a.receive(Inbound::Binary(N1.into(), text), &mut head), None);
         assert_eq!((a.feed().batches, a.feed().last_index), (1, Some(6)));
         assert_eq!(head.row(&key("b")).unwrap().token, 2);
         // Node 1 dies; its status fails, node 2 answers with the members.
@@ -466,12 +459,10 @@ mod tests {
         assert!(wait > 0);
         a.receive(Inbound::Opened(N2.into()), &mut head);
         // Node 2 replays from 7 (and, say, 6 again): the duplicate is skipped.
-        let again =
-            serde_json::json!({"kind":"batch","index":6,"seq":2,"epoch":1,"ops":[],"results":[]})
-                .to_string();
-        a.receive(Inbound::Text(N2.into(), again), &mut head);
-        let text = batch_text(&mut cluster, 8, 3, vec![claim("c", "c/0")]);
-        a.receive(Inbound::Text(N2.into(), text), &mut head);
+        let again = frame(6, Batch::new(2, vec![]).encode().unwrap(), vec![]);
+        a.receive(Inbound::Binary(N2.into(), again), &mut head);
+        let text = batch_bytes(&mut cluster, 8, 3, vec![claim("c", "c/0")]);
+        a.receive(Inbound::Binary(N2.into(), text), &mut head);
         assert_eq!(a.feed().duplicates, 1);
         assert_eq!((a.feed().batches, a.feed().last_index), (2, Some(8)));
         assert!(a.feed().gaps.is_empty());
@@ -536,9 +527,9 @@ mod tests {
             .unwrap();
         assert!(e.contains("does not parse"), "{e}");
         let e = a
-            .receive(Inbound::Binary(N1.into(), vec![1, 2]), &mut head)
+            .receive(Inbound::Binary(N1.into(), vec![0xff]), &mut head)
             .unwrap();
-        assert!(e.contains("no snapshot announced"), "{e}");
+        assert!(e.contains("is not a batch"), "{e}");
         a.receive(Inbound::Text(N1.into(), snapshot_text(1)), &mut head);
         let e = a
             .receive(Inbound::Binary(N1.into(), vec![0xff; 3]), &mut head)
@@ -550,9 +541,9 @@ mod tests {
             &mut head,
         );
         // The cluster says the claim failed; the dashboard's state machine grants it.
-        let lie = serde_json::json!({"kind":"batch","index":2,"seq":1,"epoch":1,
-            "ops":[claim("a", "a/0")],"results":[{"ok":false,"reachedLog":true,"error":"held"}]});
-        a.receive(Inbound::Text(N1.into(), lie.to_string()), &mut head);
+        let claim_a = Batch::new(1, vec![claim("a", "a/0")]).encode().unwrap();
+        let lie = frame(2, claim_a, vec![Err("held".into())]);
+        a.receive(Inbound::Binary(N1.into(), lie), &mut head);
         assert_eq!(a.disagreements(), 1);
         assert_eq!(a.first_disagreement().unwrap().batch, 1);
         let bad = a.receive(
@@ -583,13 +574,13 @@ mod tests {
         };
         a.receive(Inbound::Metrics(N1.into(), Ok(metrics(10))), &mut head);
         assert_eq!(a.depth(Lane::Claim), 3);
-        let text = batch_text(
+        let text = batch_bytes(
             &mut cluster,
             2,
             1,
             vec![claim("a", "a/0"), claim("b", "b/0")],
         );
-        a.receive(Inbound::Text(N1.into(), text), &mut head);
+        a.receive(Inbound::Binary(N1.into(), text), &mut head);
         a.receive(Inbound::Metrics(N1.into(), Ok(metrics(25))), &mut head);
         a.tick(1_000.0);
         a.tick(2_500.0);

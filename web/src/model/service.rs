@@ -3,63 +3,70 @@
 //! of an operator's request. Plain parsing, tested natively; a message that does not
 //! parse is an error that says what was wrong, never a panic.
 
-use leasehold::{Key, Lane, Op, Time};
+use leasehold::{Key, Lane, Time};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// One message of `GET /v1/watch` (JSON text; the state that may follow a snapshot
-/// arrives as a binary message of its own).
+/// The text message that starts a watch (`GET /v1/watch?state=true`): the log index
+/// its state is at. The state follows as one binary message, then every batch as one
+/// binary message ([`WatchBatch`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum WatchMessage {
-    /// Where the watch starts when it cannot replay from the index asked for.
-    Snapshot {
-        /// The log index the state is at.
-        index: u64,
-        /// Its log time, ms.
-        #[serde(rename = "globalTimeMs")]
-        global_time_ms: u64,
-        /// Whether the state machine's snapshot follows as a binary message
-        /// (`?state=true`).
-        #[serde(default)]
-        state: bool,
-    },
-    /// One committed batch.
-    Batch {
-        /// Its Raft log index.
-        index: u64,
-        /// Its sequence number.
-        seq: u64,
-        /// The leader epoch that cut it.
-        epoch: u64,
-        /// Its operations.
-        ops: Vec<Op>,
-        /// What each operation got, as the cluster applied it.
-        results: Vec<OpResult>,
-    },
+pub struct WatchStart {
+    /// `snapshot`.
+    pub kind: String,
+    /// The log index the state is at.
+    pub index: u64,
+    /// Its log time, ms.
+    #[serde(rename = "globalTimeMs")]
+    pub global_time_ms: u64,
+    /// Whether the state machine's snapshot follows (it does when asked for).
+    #[serde(default)]
+    pub state: bool,
 }
 
-/// What one operation of a committed batch got, as the watch reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct OpResult {
-    /// Whether it applied.
-    pub ok: bool,
-    /// The lease's fencing token, when it has one.
-    #[serde(default)]
-    pub token: Option<u64>,
-    /// Why not, when it did not apply.
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-impl WatchMessage {
+impl WatchStart {
     /// Reads one text message.
     ///
     /// # Errors
     ///
-    /// What is wrong with it, in serde's words (the field and the position).
-    pub fn parse(text: &str) -> Result<WatchMessage, String> {
-        serde_json::from_str(text).map_err(|e| format!("a watch message does not parse: {e}"))
+    /// What is wrong with it, in serde's words (the field and the position), or that it
+    /// is not a snapshot message.
+    pub fn parse(text: &str) -> Result<WatchStart, String> {
+        let start: WatchStart = serde_json::from_str(text)
+            .map_err(|e| format!("a watch message does not parse: {e}"))?;
+        if start.kind != "snapshot" {
+            return Err(format!(
+                "a watch sent a `{}` text message where only a snapshot may come",
+                start.kind
+            ));
+        }
+        Ok(start)
+    }
+}
+
+/// One committed batch as the watch sends it to a replica: a binary message, postcard
+/// `(index, epoch, batch, results)` (the service's `WatchBatch`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct WatchBatch {
+    /// Its Raft log index.
+    pub index: u64,
+    /// The epoch of the leader that cut it.
+    pub epoch: u64,
+    /// The batch, in the log's own encoding.
+    pub batch: Vec<u8>,
+    /// Each operation's result as the cluster applied it: its token, or why not.
+    pub results: Vec<Result<Option<u64>, String>>,
+}
+
+impl WatchBatch {
+    /// Reads one binary message.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong with it.
+    pub fn parse(bytes: &[u8]) -> Result<WatchBatch, String> {
+        postcard::from_bytes(bytes)
+            .map_err(|e| format!("a binary watch message is not a batch: {e}"))
     }
 }
 
@@ -348,35 +355,36 @@ mod tests {
     #[test]
     fn watch_messages_parse_and_bad_ones_are_named() {
         let snap = r#"{"kind":"snapshot","index":7,"globalTimeMs":1200,"leases":[],"state":true}"#;
+        let start = WatchStart::parse(snap).unwrap();
         assert_eq!(
-            WatchMessage::parse(snap).unwrap(),
-            WatchMessage::Snapshot {
-                index: 7,
-                global_time_ms: 1200,
-                state: true
-            }
+            (start.index, start.global_time_ms, start.state),
+            (7, 1200, true)
         );
-        let batch = r#"{"kind":"batch","index":9,"seq":3,"epoch":2,
-            "ops":[{"kind":"setTime","oldMs":1000,"newMs":1100},
-                   {"kind":"claim","namespace":"a","model":"m","lease":"l","holder":"h","durationMs":60000}],
-            "results":[{"ok":true,"reachedLog":true},{"ok":true,"reachedLog":true,"token":4}],
-            "events":[]}"#;
-        let WatchMessage::Batch {
-            index,
-            seq,
-            ops,
-            results,
-            ..
-        } = WatchMessage::parse(batch).unwrap()
-        else {
-            panic!("a batch");
-        };
-        assert_eq!((index, seq, ops.len()), (9, 3, 2));
-        assert_eq!(ops[1].kind(), "claim");
-        assert_eq!(results[1].token, Some(4));
-        let e = WatchMessage::parse(r#"{"kind":"batch","index":"x"}"#).unwrap_err();
-        assert!(e.contains("does not parse"), "{e}");
-        assert!(WatchMessage::parse("{").is_err());
+        let e = WatchStart::parse(r#"{"kind":"batch","index":9,"globalTimeMs":0}"#).unwrap_err();
+        assert!(e.contains("only a snapshot"), "{e}");
+        assert!(
+            WatchStart::parse("{")
+                .unwrap_err()
+                .contains("does not parse")
+        );
+        let frame = (
+            9u64,
+            2u64,
+            vec![1u8, 2],
+            vec![Ok::<_, String>(Some(4u64)), Err("held".to_owned())],
+        );
+        let bytes = postcard::to_allocvec(&frame).unwrap();
+        let b = WatchBatch::parse(&bytes).unwrap();
+        assert_eq!(
+            (b.index, b.epoch, b.batch.as_slice()),
+            (9, 2, &[1u8, 2][..])
+        );
+        assert_eq!(b.results, [Ok(Some(4)), Err("held".to_owned())]);
+        assert!(
+            WatchBatch::parse(&[0xff])
+                .unwrap_err()
+                .contains("not a batch")
+        );
     }
 
     #[test]

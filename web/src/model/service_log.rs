@@ -80,7 +80,9 @@ pub fn read(records: &[Vec<u8>]) -> Result<Option<ServiceLog>, String> {
             continue;
         }
         let Ok(((epoch, batch), _)) = postcard::take_from_bytes::<(u64, Vec<u8>)>(rest) else {
-            return Err(format!("record {i} (Raft index {index}) is not a batch entry"));
+            return Err(format!(
+                "record {i} (Raft index {index}) is not a batch entry"
+            ));
         };
         if batch.is_empty() {
             fence = fence.max(epoch);
@@ -146,6 +148,9 @@ mod tests {
         let hole = read(&[entry(0, 0, None), entry(2, 0, None)]).unwrap_err();
         assert!(hole.contains("record 1 holds Raft index 2"), "{hole}");
         let bad = read(&[entry(0, 0, None), entry(1, 1, None)]).unwrap_err();
-        assert!(bad.contains("record 1 (Raft index 1) is not a batch entry"), "{bad}");
+        assert!(
+            bad.contains("record 1 (Raft index 1) is not a batch entry"),
+            "{bad}"
+        );
     }
 }
