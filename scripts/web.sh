@@ -3,7 +3,8 @@
 # idempotently: the wasm32 target and wasm-bindgen-cli (scripts/tools.sh), Trunk (into
 # the ignored .tools/), and the npm packages of web/tests (binaryen's wasm-opt and
 # playwright-core, pinned by package-lock.json). With `test`, also Debian's chromium and
-# the browser tests.
+# the browser tests: the dashboard on its own, then attached to a live three-node
+# cluster of target/release/leaseholdd (built here).
 #
 # Usage: ./scripts/web.sh          build (release) and print the figures of the build
 #        ./scripts/web.sh test     build, then run the browser tests (web/tests)
@@ -12,8 +13,9 @@ cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
 TRUNK_VERSION=0.21.14
-# The .wasm must stay within this many bytes gzipped (README figure).
-WASM_GZ_BUDGET=$((400 * 1024))
+# The .wasm must stay within this many bytes gzipped (README figure; 400 KB until the
+# live cluster mode added its views, WebSocket and HTTP clients and JSON reader).
+WASM_GZ_BUDGET=$((480 * 1024))
 NPM_DIR="$LEASEHOLD_ROOT/web/tests"
 export PATH="$NPM_DIR/node_modules/.bin:$PATH"
 
@@ -74,7 +76,7 @@ build() {
   gz=$(gzip -9c "$wasm" | wc -c)
   step "dashboard .wasm: $raw bytes, $gz bytes gzipped (budget $WASM_GZ_BUDGET)"
   if [ "$gz" -gt "$WASM_GZ_BUDGET" ]; then
-    echo "the dashboard's .wasm is over its budget of 400 KB gzipped" >&2
+    echo "the dashboard's .wasm is over its budget of 480 KB gzipped" >&2
     exit 1
   fi
 }
@@ -88,6 +90,11 @@ case "${1:-build}" in
     ensure_chromium
     step "browser tests (headless chromium; screenshots into docs/screenshots)"
     (cd "$NPM_DIR" && node --test --test-reporter=spec browser.test.mjs)
+    step "building leaseholdd (release) for the live-cluster tests"
+    cargo build --release -p leasehold-server --bins
+    step "a live three-node cluster: the harness's smoke test, then the dashboard attached to it"
+    (cd "$NPM_DIR" && node --test --test-reporter=spec cluster.test.mjs)
+    (cd "$NPM_DIR" && node --test --test-reporter=spec live.test.mjs)
     ;;
   *)
     echo "usage: $0 [build|test]" >&2

@@ -61,10 +61,16 @@ pub fn ClusterPanel(props: &ClusterPanelProps) -> Html {
             <p class="feed" data-testid="attach-state" data-state={c.link} data-url={c.watched.0.clone()}
                 data-node={opt(watched)} data-first-index={opt(f.first_index)} data-last-index={opt(f.last_index)}
                 data-batches={f.batches.to_string()} data-duplicates={f.duplicates.to_string()}
-                data-gaps={f.gaps.len().to_string()} data-reconnects={c.reconnects.to_string()}>
+                data-gaps={f.gaps.len().to_string()} data-reconnects={c.reconnects.to_string()}
+                data-losses={c.losses.join(" | ")}>
                 { format!("watch {}: {} batches since index {}, last index {} · {} duplicates skipped · {} reconnections",
                     c.link, f.batches, opt(f.first_index), opt(f.last_index), f.duplicates, c.reconnects) }
             </p>
+            if !c.losses.is_empty() {
+                <ul class="losses hint">
+                    { for c.losses.iter().map(|l| html! { <li>{ format!("watch lost: {l}") }</li> }) }
+                </ul>
+            }
             if !f.gaps.is_empty() { <ul class="gaps">{ for gaps }</ul> }
             if let Some(p) = &c.problem { <p class="hint problem">{ p }</p> }
         </div>

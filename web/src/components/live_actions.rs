@@ -36,11 +36,13 @@ pub fn LiveActions(props: &LiveActionsProps) -> Html {
         })
     };
     let token = html! {
-        <label class="token" title="the token the cluster was started with (--token-file); kept in this page's memory only">
-            { "operator token " }
-            <input data-testid="operator-token" type="password" autocomplete="off" oninput={on_token}
-                placeholder="read-only without it" />
-        </label>
+        <form class="token" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+            <label title="the token the cluster was started with (--token-file); kept in this page's memory only">
+                { "operator token " }
+                <input data-testid="operator-token" type="password" autocomplete="off" oninput={on_token}
+                    placeholder="read-only without it" />
+            </label>
+        </form>
     };
     let Some(selected) = props.selected.clone() else {
         return html! {

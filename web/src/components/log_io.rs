@@ -54,7 +54,7 @@ pub fn LogIo(props: &LogIoProps) -> Html {
             </button>
             <label class="button" title="replay a log exported earlier">
                 { "⤒ import log" }
-                <input data-testid="import-log" type="file" accept=".lhlog,application/octet-stream"
+                <input data-testid="import-log" type="file" accept=".lhlog,.log,application/octet-stream"
                     onchange={import} />
             </label>
         </div>

@@ -33,6 +33,8 @@ pub fn QueueView(props: &QueueViewProps) -> Html {
         .filter(|l| l.lane != Lane::Singular)
         .map(|l| l.depth)
         .sum();
+    // A live cluster's metrics count outcomes, not lanes: its foot lists them instead.
+    let per_lane = queue.answers.is_none();
     let lane = |l: &LaneScene| {
         let (cap, cap_text) = if l.lane == Lane::Singular {
             (
@@ -53,8 +55,10 @@ pub fn QueueView(props: &QueueViewProps) -> Html {
                     <span class="fill" style={format!("width:{:.1}%", frac * 100.0)} />
                 </span>
                 <span class="depth num">{ depth }</span>
-                <span class="shed num" title="shed (refused for lack of room)">{ l.shed }</span>
-                <span class="deadline num" title="answered DeadlineExceeded">{ l.deadline }</span>
+                if per_lane {
+                    <span class="shed num" title="shed (refused for lack of room)">{ l.shed }</span>
+                    <span class="deadline num" title="answered DeadlineExceeded">{ l.deadline }</span>
+                }
             </div>
         }
     };
@@ -66,7 +70,8 @@ pub fn QueueView(props: &QueueViewProps) -> Html {
             </h2>
             <div class="lane head">
                 <span class="name">{ "lane" }</span><span class="gauge-head">{ "depth / capacity" }</span>
-                <span class="num">{ "depth" }</span><span class="num">{ "shed" }</span><span class="num">{ "deadline" }</span>
+                <span class="num">{ "depth" }</span>
+                if per_lane { <span class="num">{ "shed" }</span><span class="num">{ "deadline" }</span> }
             </div>
             { for queue.lanes.iter().map(lane) }
             if let Some(answers) = &queue.answers {

@@ -7,7 +7,8 @@
 //! first ([`Session::next_watch`](crate::model::session::Session::next_watch): the
 //! same node, or after a failure the next member, with back-off, resuming from the last
 //! index applied); every message goes to the inbox; when the socket closes or fails,
-//! the loss goes to the inbox too and the loop asks again. Everything stops when the
+//! the loss goes to the inbox too, and once a tick has taken it (in order, after the
+//! messages before it) the loop asks again. Everything stops when the
 //! attachment ends (a new run, the app unmounted): the loops see the flag and leave,
 //! dropping (closing) their socket.
 
@@ -74,6 +75,15 @@ async fn watch(session: SessionRef, inbox: Inbox, running: Rc<Cell<bool>>) {
             Err(e) => e.to_string(),
         };
         inbox.borrow_mut().push(Inbound::Lost(base, reason));
+        // Where to go next depends on the loss: wait until a tick has taken it.
+        while running.get()
+            && inbox
+                .borrow()
+                .iter()
+                .any(|i| matches!(i, Inbound::Lost(..)))
+        {
+            TimeoutFuture::new(TICK_MS as u32 / 2).await;
+        }
     }
 }
 
@@ -96,7 +106,14 @@ async fn receive(
         let item = match message {
             Ok(Message::Text(text)) => Inbound::Text(base.to_owned(), text),
             Ok(Message::Bytes(bytes)) => Inbound::Binary(base.to_owned(), bytes),
-            Err(e) => return e.to_string(),
+            // (gloo's words end in "reason: " when the close gave none.)
+            Err(e) => {
+                return e
+                    .to_string()
+                    .trim_end()
+                    .trim_end_matches(", reason:")
+                    .to_owned();
+            }
         };
         inbox.borrow_mut().push(item);
     }

@@ -18,7 +18,6 @@
 
 use super::cluster::Cluster;
 use super::ledger::{Ledger, OpAnswer};
-use super::run::Break;
 use super::service::{Metrics, NodeStatus, WatchBatch, WatchStart};
 use leasehold::{Batch, Lane, Snapshot};
 use std::collections::VecDeque;
@@ -68,6 +67,15 @@ pub struct FeedCount {
     pub duplicates: u64,
     /// Stretches of the log not seen.
     pub gaps: Vec<Gap>,
+}
+
+/// A batch whose results the dashboard's state machine and the cluster's disagree on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    /// The batch.
+    pub batch: u64,
+    /// What differed.
+    pub what: String,
 }
 
 /// One wall-clock second of the cluster, for the charts.
@@ -127,7 +135,7 @@ pub struct Attached {
     metrics: Option<(String, Metrics)>,
     samples: Samples,
     disagreements: u64,
-    first_disagreement: Option<Break>,
+    first_disagreement: Option<Disagreement>,
     /// The last thing that went wrong with what arrived, for the operator.
     problem: Option<String>,
 }
@@ -188,7 +196,7 @@ impl Attached {
 
     /// The first of them.
     #[must_use]
-    pub fn first_disagreement(&self) -> Option<&Break> {
+    pub fn first_disagreement(&self) -> Option<&Disagreement> {
         self.first_disagreement.as_ref()
     }
 
@@ -222,10 +230,12 @@ impl Attached {
                 None
             }
             Inbound::Status(url, body) => {
-                let status = body.and_then(|b| NodeStatus::parse(&b));
-                if let Err(e) = &status {
-                    self.problem = Some(format!("{url}: {e}"));
-                }
+                // A node that does not answer is unreachable (the panel says so); one
+                // whose answer does not parse is a problem.
+                let status = body.and_then(|b| {
+                    NodeStatus::parse(&b)
+                        .inspect_err(|e| self.problem = Some(format!("{url}: {e}")))
+                });
                 self.cluster.on_status(&url, status);
                 None
             }
@@ -334,7 +344,7 @@ impl Attached {
             ours.len() != theirs.len() || ours.iter().zip(theirs).any(|(o, t)| !same(o, t));
         if differs {
             self.disagreements += 1;
-            self.first_disagreement.get_or_insert(Break {
+            self.first_disagreement.get_or_insert(Disagreement {
                 batch: seq,
                 what: format!(
                     "batch {seq}: the dashboard's state machine and the cluster's disagree \

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 pub const BACKOFF_FIRST_MS: u64 = 250;
 /// The longest wait between reconnections, ms.
 pub const BACKOFF_MAX_MS: u64 = 4_000;
+/// How many lost watches the panel lists.
+pub const LOSSES_KEPT: usize = 4;
 
 /// A node as the cluster panel shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +93,8 @@ pub struct Cluster {
     failures: u32,
     /// Watches that failed since attaching.
     reconnects: u64,
+    /// Why the last watches that failed did, oldest first (at most [`LOSSES_KEPT`]).
+    losses: std::collections::VecDeque<String>,
 }
 
 /// The base URL (`http://host:port`) of an address, without a trailing slash.
@@ -134,6 +138,7 @@ impl Cluster {
             leader: None,
             failures: 0,
             reconnects: 0,
+            losses: std::collections::VecDeque::new(),
         }
     }
 
@@ -159,6 +164,12 @@ impl Cluster {
     #[must_use]
     pub fn reconnects(&self) -> u64 {
         self.reconnects
+    }
+
+    /// Why the last watches that failed did (each: the node's URL and the reason),
+    /// oldest first.
+    pub fn losses(&self) -> impl Iterator<Item = &str> {
+        self.losses.iter().map(String::as_str)
     }
 
     /// The id of the node at base URL `url`, if it is a known member.
@@ -256,6 +267,10 @@ impl Cluster {
     pub fn on_lost(&mut self, url: &str, reason: String) {
         self.failures = self.failures.saturating_add(1);
         self.reconnects += 1;
+        if self.losses.len() == LOSSES_KEPT {
+            self.losses.pop_front();
+        }
+        self.losses.push_back(format!("{url}: {reason}"));
         self.link = Link::Lost {
             url: url.to_owned(),
             reason,

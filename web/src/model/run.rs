@@ -2,12 +2,11 @@
 //! as a [`Ledger`] (the head), and optionally the ledger at an earlier batch (the
 //! timeline's position).
 
-use super::attached::{Attached, Inbound};
+use super::attached::{Attached, Disagreement, Inbound};
 use super::ledger::{BatchSummary, Ledger, OpAnswer};
 use super::link::RunSpec;
 use super::live::Live;
 use super::logfile;
-use super::service::Call;
 use super::service_log;
 use leasehold::sim::{Simulation, Violation};
 use leasehold::{Batch, Key, Op, Time};
@@ -34,6 +33,15 @@ pub struct Break {
     pub batch: u64,
     /// What broke, with the log time.
     pub what: String,
+}
+
+impl From<&Disagreement> for Break {
+    fn from(d: &Disagreement) -> Break {
+        Break {
+            batch: d.batch,
+            what: d.what.clone(),
+        }
+    }
 }
 
 impl From<&Violation> for Break {
@@ -243,10 +251,15 @@ impl Run {
     /// The first invariant break, if any.
     #[must_use]
     pub fn violation(&self) -> Option<Break> {
+        let attached = self
+            .attached()
+            .and_then(Attached::first_disagreement)
+            .map(Break::from);
         self.live()
             .and_then(|l| l.sim().violation())
             .or(self.head.violation())
             .map(Break::from)
+            .or(attached)
     }
 
     /// How many invariant breaks were seen.
@@ -255,7 +268,8 @@ impl Run {
         let sim = self
             .live()
             .map_or(0, |l| u64::from(l.sim().violation().is_some()));
-        sim.max(self.head.violations())
+        let attached = self.attached().map_or(0, Attached::disagreements);
+        sim.max(self.head.violations()) + attached
     }
 
     /// The answers of batch `seq`'s operations, replaying the log if they were not
@@ -396,45 +410,6 @@ impl Run {
         match &mut self.source {
             Source::Live(l) => Some(l),
             Source::Imported { .. } | Source::Attached(_) => None,
-        }
-    }
-
-    /// The requests that do an operator's `command` on the attached cluster (none
-    /// when not attached, or for what only a simulation can do).
-    #[must_use]
-    pub fn calls(&self, command: &super::session::Command) -> Vec<Call> {
-        use super::session::Command as C;
-        if self.attached().is_none() {
-            return Vec::new();
-        }
-        let now = self.head.now();
-        match command {
-            C::Pin {
-                key,
-                entity,
-                reason,
-                seconds,
-            } => {
-                let until = seconds.map(|s| now + Duration::from_secs(s.max(1)));
-                vec![Call::pin(key, entity, reason, until)]
-            }
-            C::Unpin(key) => self
-                .head
-                .pins(key)
-                .iter()
-                .map(|p| Call::unpin(key, &p.entity))
-                .collect(),
-            C::Revoke(key) => self
-                .holder(key)
-                .map(|h| Call::revoke(key, &h))
-                .into_iter()
-                .collect(),
-            C::HandOverTo { key, to } => self
-                .holder(key)
-                .map(|h| Call::handover(key, &h, to))
-                .into_iter()
-                .collect(),
-            _ => Vec::new(),
         }
     }
 

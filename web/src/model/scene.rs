@@ -290,6 +290,8 @@ pub struct ClusterScene {
     pub lost_reason: Option<String>,
     /// Watches lost since attaching.
     pub reconnects: u64,
+    /// Why the last ones were lost, oldest first.
+    pub losses: Vec<String>,
     /// What the watch delivered.
     pub feed: super::attached::FeedCount,
     /// The last thing that went wrong with what arrived.
@@ -598,6 +600,7 @@ fn cluster(run: &Run, epoch: u64) -> Option<ClusterScene> {
             _ => None,
         },
         reconnects: c.reconnects(),
+        losses: c.losses().map(str::to_owned).collect(),
         feed: a.feed().clone(),
         problem: a.problem().map(str::to_owned),
     })

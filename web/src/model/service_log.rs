@@ -27,9 +27,12 @@ pub struct ServiceLog {
     pub fenced_off: usize,
 }
 
-/// One entry's head: its log id and kind.
-fn head(record: &[u8]) -> Option<((u64, u64, u64), u32, &[u8])> {
-    let (id, rest): ((u64, u64, u64), &[u8]) = postcard::take_from_bytes(record).ok()?;
+/// A Raft log id as plain numbers: (term, node id, index).
+type LogId = (u64, u64, u64);
+
+/// One entry's head: its log id, its kind and the rest of the record.
+fn head(record: &[u8]) -> Option<(LogId, u32, &[u8])> {
+    let (id, rest): (LogId, &[u8]) = postcard::take_from_bytes(record).ok()?;
     let (variant, rest): (u32, &[u8]) = postcard::take_from_bytes(rest).ok()?;
     (variant <= 2).then_some((id, variant, rest))
 }

@@ -25,6 +25,7 @@ use crate::learn::{self, Chapter, Cue, Forward, Guide, QUANTUM_MS};
 use leasehold::Key;
 use leasehold::sim::{SimError, Simulation};
 use std::rc::Rc;
+use std::time::Duration;
 
 /// How long one tick lasts, wall-clock ms (the ticker's period).
 pub const TICK_MS: f64 = 100.0;
@@ -451,7 +452,7 @@ impl Session {
             | Command::HandOverTo { .. }
                 if run.attached().is_some() =>
             {
-                out.calls = run.calls(&command);
+                out.calls = calls(run, &command);
             }
             Command::HandOverTo { key, .. } => run.hand_over(&key),
             Command::Attach(url) => {
@@ -664,9 +665,100 @@ impl Session {
     }
 }
 
+/// The requests that do an operator's `command` on the attached cluster (none
+/// when not attached, or for what only a simulation can do).
+fn calls(run: &Run, command: &Command) -> Vec<Call> {
+    use Command as C;
+    let holder = |key: &Key| run.head().row(key)?.holder.as_deref().map(str::to_owned);
+    if run.attached().is_none() {
+        return Vec::new();
+    }
+    let now = run.head().now();
+    match command {
+        C::Pin {
+            key,
+            entity,
+            reason,
+            seconds,
+        } => {
+            let until = seconds.map(|s| now + Duration::from_secs(s.max(1)));
+            vec![Call::pin(key, entity, reason, until)]
+        }
+        C::Unpin(key) => run
+            .head()
+            .pins(key)
+            .iter()
+            .map(|p| Call::unpin(key, &p.entity))
+            .collect(),
+        C::Revoke(key) => holder(key)
+            .map(|h| Call::revoke(key, &h))
+            .into_iter()
+            .collect(),
+        C::HandOverTo { key, to } => holder(key)
+            .map(|h| Call::handover(key, &h, to))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attach_link_opens_a_live_cluster_whose_operator_actions_become_requests() {
+        use super::super::attached::Inbound;
+        use leasehold::{Batch, Fsm, Op};
+        let mut session = Session::from_link("?attach=http://127.0.0.1:7401", "");
+        let update = session.receive(Vec::new(), &clock);
+        assert_eq!(update.scene.source.mode, super::super::scene::Mode::Live);
+        let cluster = update.scene.cluster.clone().unwrap();
+        assert_eq!(
+            (cluster.origin.as_str(), cluster.link),
+            ("http://127.0.0.1:7401", "connecting")
+        );
+        // The watch delivers a state and a batch.
+        let node = "http://127.0.0.1:7401".to_owned();
+        let mut fsm = Fsm::new();
+        let key = Key::new("app", "m", "db");
+        fsm.apply_batch(&Batch::new(
+            1,
+            vec![Op::claim(key.clone(), "db/0", Duration::from_secs(60))],
+        ));
+        let start = r#"{"kind":"snapshot","index":3,"globalTimeMs":0,"leases":[],"state":true}"#;
+        let update = session.receive(
+            vec![
+                Inbound::Opened(node.clone()),
+                Inbound::Text(node.clone(), start.to_owned()),
+                Inbound::Binary(node, fsm.snapshot().encode().unwrap()),
+            ],
+            &clock,
+        );
+        assert_eq!(update.scene.table.total, 1);
+        assert_eq!(update.scene.cluster.unwrap().link, "open");
+        // An operator's pin is a request for the cluster, not a change to the page.
+        let pin = Command::Pin {
+            key: key.clone(),
+            entity: "machine-0".into(),
+            reason: "upgrade".into(),
+            seconds: Some(60),
+        };
+        let update = session.perform(&[(1, pin)], &clock);
+        assert_eq!(update.outcome.calls.len(), 1);
+        assert_eq!(update.outcome.calls[0].path, "/v1/pin");
+        assert_eq!(update.outcome.calls[0].body["untilMs"], 60_000);
+        let revoke = session.perform(&[(2, Command::Revoke(key.clone()))], &clock);
+        assert_eq!(revoke.outcome.calls[0].body["holder"], "db/0");
+        // Exporting a log seen from the middle is refused with a reason.
+        let export = session.perform(&[(3, Command::Export)], &clock);
+        assert!(export.outcome.notice.unwrap().contains("from the middle"));
+        // A new simulation detaches.
+        let spec = RunSpec::default();
+        let update = session.perform(&[(4, Command::Start(spec))], &clock);
+        assert!(update.scene.cluster.is_none());
+        assert!(session.next_watch().is_none());
+    }
 
     fn clock() -> f64 {
         0.0
