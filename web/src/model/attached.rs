@@ -22,6 +22,9 @@ use super::service::{Metrics, NodeStatus, WatchBatch, WatchStart};
 use leasehold::{Batch, Lane, Snapshot};
 use std::collections::VecDeque;
 
+/// How many batches' bytes a live cluster's ledger keeps (for the batch detail).
+pub const LOG_KEPT: usize = 1_000;
+
 /// How many wall-clock seconds of samples the charts keep.
 pub const SAMPLES_KEPT: usize = 300;
 
@@ -376,7 +379,7 @@ impl Attached {
                 };
                 self.feed.gaps.push(gap);
                 self.feed.last_index = Some(index);
-                *head = Ledger::of_snapshot(snapshot, true);
+                *head = Ledger::of_snapshot(snapshot, true).with_log_cap(LOG_KEPT);
                 Some(format!(
                     "gap: the log from index {} to {} was compacted away on {url} before the \
                      dashboard saw it; the table was reloaded from that node's state",
@@ -386,7 +389,7 @@ impl Attached {
             None => {
                 self.feed.first_index = Some(index);
                 self.feed.last_index = Some(index);
-                *head = Ledger::of_snapshot(snapshot, true);
+                *head = Ledger::of_snapshot(snapshot, true).with_log_cap(LOG_KEPT);
                 None
             }
         }

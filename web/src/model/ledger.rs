@@ -107,8 +107,11 @@ pub struct Ledger {
     fsm: Fsm,
     rows: Vec<Row>,
     index: HashMap<Key, u32>,
-    /// The encoded batches, when this ledger is the head of a log (not a replay).
+    /// The encoded batches, when this ledger is the head of a log (not a replay): all of
+    /// them, or with a cap the latest (from summary `log_start` on).
     log: Option<Vec<Vec<u8>>>,
+    log_cap: Option<usize>,
+    log_start: usize,
     summaries: Vec<BatchSummary>,
     events: VecDeque<LoggedEvent>,
     event_count: u64,
@@ -132,6 +135,8 @@ impl Ledger {
             rows: Vec::new(),
             index: HashMap::new(),
             log: keep_log.then(Vec::new),
+            log_cap: None,
+            log_start: 0,
             summaries: Vec::new(),
             events: VecDeque::new(),
             event_count: 0,
@@ -185,6 +190,15 @@ impl Ledger {
             ledger.apply(batch, bytes);
         }
         Ok(ledger)
+    }
+
+    /// Keeps the bytes of only the latest `cap` batches (at least; for the batch detail of
+    /// a live cluster, whose log has no end): a page left open does not grow without
+    /// bound. Such a ledger's [`Ledger::log`] is not a whole log.
+    #[must_use]
+    pub fn with_log_cap(mut self, cap: usize) -> Ledger {
+        self.log_cap = Some(cap.max(1));
+        self
     }
 
     /// A ledger that starts from a state machine's snapshot (a watch of a running
@@ -252,6 +266,15 @@ impl Ledger {
         });
         if let Some(log) = self.log.as_mut() {
             log.push(bytes);
+            // Bounded: drop the oldest half-cap at once (amortised), keeping at least
+            // the cap.
+            if let Some(cap) = self.log_cap
+                && log.len() >= cap + cap / 2
+            {
+                let drop = log.len() - cap;
+                log.drain(..drop);
+                self.log_start += drop;
+            }
         }
     }
 
@@ -408,7 +431,10 @@ impl Ledger {
     #[must_use]
     pub fn batch_bytes(&self, seq: u64) -> Option<&[u8]> {
         let i = self.summaries.binary_search_by_key(&seq, |s| s.seq).ok()?;
-        self.log.as_ref()?.get(i).map(Vec::as_slice)
+        self.log
+            .as_ref()?
+            .get(i.checked_sub(self.log_start)?)
+            .map(Vec::as_slice)
     }
 
     /// The answers of batch `seq`'s operations, if it is among the latest.
@@ -546,6 +572,27 @@ mod tests {
         );
         assert_eq!(from.listed(), whole.listed());
         assert_eq!(from.log().len(), 1, "only what it saw");
+    }
+
+    #[test]
+    fn a_capped_log_keeps_the_latest_batches_only() {
+        let mut ledger = Ledger::new([], true).with_log_cap(4);
+        for seq in 1..=20 {
+            ledger
+                .apply_bytes(&batch(
+                    seq,
+                    vec![Op::set_time(Time::ZERO, Time::from_millis(seq))],
+                ))
+                .unwrap();
+        }
+        assert!(
+            (4..6).contains(&ledger.log().len()),
+            "{}",
+            ledger.log().len()
+        );
+        assert!(ledger.batch_bytes(20).is_some() && ledger.batch_bytes(17).is_some());
+        assert_eq!(ledger.batch_bytes(1), None);
+        assert_eq!(ledger.batches(), 20, "every batch is still counted");
     }
 
     #[test]

@@ -100,7 +100,7 @@ impl Run {
         Run {
             spec,
             source: Source::Attached(Box::new(Attached::new(url))),
-            head: Ledger::new(std::iter::empty(), true),
+            head: Ledger::new(std::iter::empty(), true).with_log_cap(super::attached::LOG_KEPT),
             view: None,
             narrated: false,
         }
@@ -278,6 +278,11 @@ impl Run {
     pub fn answers(&self, seq: u64) -> Option<Vec<OpAnswer>> {
         if let Some(a) = self.shown().answers(seq).or(self.head.answers(seq)) {
             return Some(a.to_vec());
+        }
+        // A live cluster's ledger starts from a state, and keeps only its latest
+        // batches: it cannot be replayed from the first batch.
+        if self.attached().is_some() {
+            return None;
         }
         let i = self.head.summaries().iter().position(|s| s.seq == seq)?;
         let mut ledger = Ledger::replay(std::iter::empty(), &self.head.log()[..i], false).ok()?;
@@ -549,6 +554,36 @@ pub(crate) mod tests {
         run.advance(60_000, || false);
         assert!(!run.in_past(), "caught up with the head");
         assert_eq!(run.position(), end);
+    }
+
+    #[test]
+    fn a_live_clusters_old_batches_are_let_go_without_a_fault() {
+        use super::super::attached::{Inbound, LOG_KEPT};
+        use leasehold::{Batch, Fsm};
+        let mut run = Run::attach(RunSpec::default(), "127.0.0.1:7401");
+        let node = "http://127.0.0.1:7401".to_owned();
+        let start = r#"{"kind":"snapshot","index":1,"globalTimeMs":0,"leases":[],"state":true}"#;
+        run.receive(Inbound::Text(node.clone(), start.into()));
+        run.receive(Inbound::Binary(
+            node.clone(),
+            Fsm::new().snapshot().encode().unwrap(),
+        ));
+        let count = LOG_KEPT as u64 * 2;
+        for seq in 1..=count {
+            let ms = Time::from_millis(seq);
+            let batch = Batch::new(seq, vec![Op::set_time(Time::from_millis(seq - 1), ms)]);
+            let results: Vec<Result<Option<u64>, String>> = vec![Ok(None)];
+            let frame = postcard::to_allocvec(&(seq + 1, 1u64, batch.encode().unwrap(), results));
+            run.receive(Inbound::Binary(node.clone(), frame.unwrap()));
+        }
+        assert_eq!(run.head().batches() as u64, count);
+        assert!(run.batch(count).is_some() && run.answers(count).is_some());
+        assert_eq!(run.batch(1), None, "its bytes were let go");
+        assert_eq!(run.answers(1), None);
+        assert!(run.export().is_err());
+        run.seek(3);
+        assert!(!run.in_past(), "a live cluster has no past to replay");
+        assert_eq!(run.violations(), 0);
     }
 
     #[test]
