@@ -33,3 +33,34 @@ ensure_wasm_bindgen() {
     cargo install wasm-bindgen-cli --version "=$want" --root "$TOOLS" --force
   fi
 }
+
+# Debian's etcd (server and client, 3.4) for the `versus` benchmark, unpacked into
+# .tools/etcd without installing the package (which would start a system service):
+# `apt-get download` and `dpkg -x`. Puts its binaries on PATH.
+ETCD_DIR="$TOOLS/etcd"
+ensure_etcd() {
+  if [ ! -x "$ETCD_DIR/usr/bin/etcd" ] || [ ! -x "$ETCD_DIR/usr/bin/etcdctl" ]; then
+    step "fetching Debian's etcd-server and etcd-client into .tools/etcd (apt-get download, dpkg -x)"
+    local debs
+    debs="$(mktemp -d)"
+    (cd "$debs" && apt-get download etcd-server etcd-client)
+    mkdir -p "$ETCD_DIR"
+    for deb in "$debs"/*.deb; do dpkg -x "$deb" "$ETCD_DIR"; done
+    rm -rf "$debs"
+  fi
+  export PATH="$ETCD_DIR/usr/bin:$PATH"
+  export LEASEHOLD_ETCD="$ETCD_DIR/usr/bin/etcd"
+}
+
+# `protoc` (Debian's protobuf-compiler), which the etcd-client crate's build needs.
+ensure_protoc() {
+  if ! command -v protoc >/dev/null; then
+    step "installing Debian's protobuf-compiler (protoc, for the etcd-client crate)"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+      sudo="sudo"
+    fi
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y protobuf-compiler
+  fi
+}
