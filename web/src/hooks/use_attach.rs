@@ -13,7 +13,7 @@
 //! dropping (closing) their socket.
 
 use super::use_session::SessionRef;
-use crate::model::attached::Inbound;
+use crate::model::attached::{Inbound, UNAUTHORIZED_READS};
 use crate::model::session::TICK_MS;
 use crate::page;
 use crate::state::{Action, Dispatch};
@@ -155,6 +155,9 @@ async fn get(url: &str) -> Result<String, String> {
         .await
         .map_err(|e| format!("{url}: {e}"))?;
     drop(timeout);
+    if response.status() == 401 {
+        return Err(format!("{url}: {UNAUTHORIZED_READS}"));
+    }
     if !response.ok() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }

@@ -22,6 +22,10 @@ use super::service::{Metrics, NodeStatus, WatchBatch, WatchStart};
 use leasehold::{Batch, Lane, Snapshot};
 use std::collections::VecDeque;
 
+/// What a node that wants its token for reads answered, as the panel says it.
+pub const UNAUTHORIZED_READS: &str = "HTTP 401: this cluster wants its token for reads too; \
+    start its nodes with --open-reads to watch it from the dashboard";
+
 /// How many batches' bytes a live cluster's ledger keeps (for the batch detail).
 pub const LOG_KEPT: usize = 1_000;
 
@@ -235,10 +239,16 @@ impl Attached {
             Inbound::Status(url, body) => {
                 // A node that does not answer is unreachable (the panel says so); one
                 // whose answer does not parse is a problem.
-                let status = body.and_then(|b| {
-                    NodeStatus::parse(&b)
-                        .inspect_err(|e| self.problem = Some(format!("{url}: {e}")))
-                });
+                let status = body
+                    .inspect_err(|e| {
+                        if e.contains(UNAUTHORIZED_READS) {
+                            self.problem = Some(e.clone());
+                        }
+                    })
+                    .and_then(|b| {
+                        NodeStatus::parse(&b)
+                            .inspect_err(|e| self.problem = Some(format!("{url}: {e}")))
+                    });
                 self.cluster.on_status(&url, status);
                 None
             }
@@ -565,6 +575,26 @@ mod tests {
         );
         assert_eq!(bad, None);
         assert!(a.problem().unwrap().contains("leasehold_batches_total x"));
+    }
+
+    #[test]
+    fn a_node_that_wants_its_token_for_reads_is_named_and_a_dead_one_is_not_a_problem() {
+        let mut a = Attached::new(N1);
+        let mut head = Ledger::new([], true);
+        a.receive(
+            Inbound::Status(N1.into(), Err(format!("{N1}: connection refused"))),
+            &mut head,
+        );
+        assert_eq!(
+            a.problem(),
+            None,
+            "a node that does not answer is just unreachable"
+        );
+        a.receive(
+            Inbound::Status(N1.into(), Err(format!("{N1}: {UNAUTHORIZED_READS}"))),
+            &mut head,
+        );
+        assert!(a.problem().unwrap().contains("--open-reads"));
     }
 
     #[test]
