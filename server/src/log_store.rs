@@ -16,6 +16,14 @@
 //! Any I/O failure is returned as an [`io::Error`], which stops the Raft node: nothing is
 //! ever reported durable that is not.
 //!
+//! **Counted fsyncs.** Every fsync these writes cause is counted in [`LOG_FSYNCS`]
+//! (exported as `leasehold_log_fsyncs_total`): one per appended entry, two per vote
+//! saved (the file and its directory), two per truncation that cuts (the directory and
+//! the cut segment), three per purge mark (the mark's file, its directory, and the
+//! directory once obsolete segments are deleted). The fsyncs happen inside the core
+//! store, so they are counted here, where they are caused; the two of a new segment
+//! (once per segment, 16 MiB of log by default) are not counted.
+//!
 //! **Injected failures.** Once the switch of [`LogStore::fail_switch`] is set (the
 //! fault-injection route `POST /debug/disk` sets it), every append, vote save,
 //! truncation and purge fails with an I/O error "injected disk failure" without touching
@@ -28,15 +36,26 @@ use openraft::OptionalSend;
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::type_config::alias::{EntryOf, LogIdOf, VoteOf};
+use prometheus_client::metrics::counter::Counter;
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 /// The name of the vote's file in the store directory.
 const VOTE_FILE: &str = "raft-vote";
+
+/// The fsyncs of the Raft log and vote of every [`LogStore`] of this process (a
+/// `leaseholdd` process runs one node, so: of its node), counted where they are caused
+/// (see the module docs). The metrics export it as `leasehold_log_fsyncs_total`.
+pub static LOG_FSYNCS: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+/// Counts `n` fsyncs of the log or vote.
+fn fsynced(n: u64) {
+    LOG_FSYNCS.inc_by(n);
+}
 
 /// The Raft log storage of one node over a store directory. Cloning gives another handle
 /// to the same log (the log reader is one).
@@ -215,6 +234,7 @@ impl Inner {
         }
         let bytes = postcard::to_allocvec(entry).map_err(io::Error::other)?;
         self.store.append(&bytes)?;
+        fsynced(1);
         self.last = Some(entry.log_id);
         Ok(())
     }
@@ -226,6 +246,7 @@ impl Inner {
             return Ok(());
         }
         self.store.truncate_after(keep).map_err(io::Error::other)?;
+        fsynced(2);
         self.last = match last {
             Some(l) if l.index >= self.start => Some(l),
             _ => self.purged,
@@ -252,6 +273,7 @@ impl Inner {
         let covers = start.max(self.start);
         let mark = postcard::to_allocvec(&self.purged).map_err(io::Error::other)?;
         write_snapshot(&self.dir, covers, &mark).map_err(io::Error::other)?;
+        fsynced(2);
         if covers > self.store.last_record() {
             // Marked past the end (a log starting later, or a purge after installing a
             // snapshot): reopen, so the next append is the record after the mark.
@@ -262,6 +284,7 @@ impl Inner {
                 .snapshot_taken(covers)
                 .map_err(io::Error::other)?;
         }
+        fsynced(1);
         self.start = covers;
         Ok(())
     }
@@ -321,6 +344,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.blocking(move |inner| {
             let bytes = postcard::to_allocvec(&vote).map_err(io::Error::other)?;
             durable_file::write(&inner.dir, VOTE_FILE, &bytes)?;
+            fsynced(2);
             inner.vote = Some(vote);
             Ok(())
         })

@@ -1,6 +1,7 @@
 //! The node's Prometheus metrics ([`Stats`]): queue depth by lane, batches and
 //! operations per batch, answers by outcome (shed and deadline counts among them), the
-//! answer latency, and the Raft term and log indexes.
+//! answer latency, the Raft term and log indexes, and the fsyncs of the Raft log and
+//! vote ([`crate::log_store::LOG_FSYNCS`]).
 
 use crate::types::TypeConfig;
 use leasehold::Lane;
@@ -87,6 +88,11 @@ impl Default for Stats {
             "answer_latency_seconds",
             "From a request reaching the leader's engine to its answer",
             stats.latency.clone(),
+        );
+        registry.register(
+            "log_fsyncs",
+            "fsyncs of the Raft log and vote",
+            crate::log_store::LOG_FSYNCS.clone(),
         );
         registry.register("raft_term", "The node's Raft term", stats.term.clone());
         registry.register(

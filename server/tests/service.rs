@@ -433,3 +433,34 @@ async fn the_client_runs_operations_watch_and_track_over_the_stream() {
     rival.stop().await;
     running.shutdown().await.unwrap();
 }
+
+/// `leasehold_log_fsyncs_total` of the node's metrics.
+async fn log_fsyncs(http: &Http) -> u64 {
+    let r = http.get("/metrics").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+        .lines()
+        .find_map(|l| l.strip_prefix("leasehold_log_fsyncs_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no leasehold_log_fsyncs_total in the metrics:\n{}", r.body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_fsyncs_counter_rises_after_a_claim() {
+    let dir = TempDir::new().unwrap();
+    let running = node(&dir).await;
+    let http = Http::new(running.addr.to_string(), Some(TOKEN));
+    let before = log_fsyncs(&http).await;
+    assert!(before > 0, "starting a node writes its vote and log");
+    let r = http
+        .post("/v1/claim", &claim_body("fsynced", "a/0", 60_000))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The claim's batch is one appended entry, fsynced before it was answered.
+    let after = log_fsyncs(&http).await;
+    assert!(
+        after > before,
+        "{before} fsyncs before the claim, {after} after"
+    );
+    running.shutdown().await.unwrap();
+}
