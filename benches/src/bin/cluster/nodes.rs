@@ -265,7 +265,7 @@ impl Cluster {
     }
 
     /// `(id, pid)` of the running nodes.
-    fn running(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+    pub fn running(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
         self.nodes
             .iter()
             .filter_map(|n| Some((n.id, n.child.as_ref()?.id())))
