@@ -486,7 +486,8 @@ async fn grant(lh: &Lh, w: &Workload, row: &mut Row) -> Result<(), String> {
     drain(&mut tasks).await;
     fill_latency(row, &latencies);
     row.notes.push(format!(
-        "grant: a claim of a new key with its owner, 5 s; {} granted, {} refused{}",
+        "grant: a claim of a new key with its owner, 5 s, {workers} in flight (closed loop); a leader cuts a batch every 100 ms (or at 5,000 operations), so this many in flight allow about {}/s, not the log's limit; {} granted, {} refused{}",
+        workers * 10,
         c.ok,
         c.refused,
         troubles(&c).map_or_else(String::new, |t| format!(", {t}"))
@@ -670,10 +671,9 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
     let mut next_progress = measure_from + PROGRESS_EVERY;
     let mut last_progress = (measure_from, 0u64);
     loop {
-        let now = Instant::now();
-        if now >= end {
-            break;
-        }
+        // Everything scheduled before the end is sent, even when the loop wakes late.
+        let clock = Instant::now();
+        let now = clock.min(end);
         if probe.is_none() && now >= measure_from {
             probe = Some(Probe::start(lh, None).await);
         }
@@ -734,14 +734,16 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
                     measure_from + Duration::from_micros(due),
                 ));
             }
-            // Grants due: step s from `measure_from + s × step_len`, at its rate.
-            if !steps.is_empty() {
-                let since = now - measure_from;
-                let s =
-                    ((since.as_secs_f64() / step_len.as_secs_f64()) as usize).min(steps.len() - 1);
+            // Grants due: step s from `measure_from + s × step_len`, at its rate (the
+            // steps before the current one finish first).
+            let since = now - measure_from;
+            let current = ((since.as_secs_f64() / step_len.as_secs_f64()) as usize)
+                .min(steps.len().saturating_sub(1));
+            for (s, step) in steps.iter().enumerate().take(current + 1) {
                 let step_start = measure_from + step_len * u32::try_from(s).unwrap_or(0);
-                let step = &steps[s];
-                let due = ((now - step_start).as_secs_f64() * step.rate as f64) as u64 + 1;
+                let total = (step.rate as f64 * step_len.as_secs_f64()).round() as u64;
+                let due =
+                    (((now - step_start).as_secs_f64() * step.rate as f64) as u64 + 1).min(total);
                 let mut sent = step.sent.load(Relaxed) + step.not_sent.load(Relaxed);
                 while sent < due {
                     let scheduled =
@@ -766,15 +768,20 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
             }
         }
         while tasks.try_join_next().is_some() {}
+        if clock >= end {
+            break;
+        }
         if now >= next_progress {
             let renewals = tally.renewals.load(Relaxed);
             let rate = (renewals - last_progress.1) as f64
                 / now.duration_since(last_progress.0).as_secs_f64().max(1e-9);
-            let failed = renewals
-                .saturating_sub(tally.renewals_ok.load(Relaxed))
-                .saturating_sub(tally.in_flight.load(Relaxed));
+            let failed = tally
+                .renew_answers
+                .summary()
+                .total()
+                .saturating_sub(tally.renewals_ok.load(Relaxed));
             eprintln!(
-                "versus:   {} {:.0} s: {rate:.0} renewals/s, {} in flight, ~{failed} failed so far{}",
+                "versus:   {} {:.0} s: {rate:.0} renewals/s, {} in flight, {failed} failed so far{}",
                 w.name,
                 now.duration_since(measure_from).as_secs_f64(),
                 tally.in_flight.load(Relaxed),
