@@ -11,11 +11,13 @@
 //!   the send time of its last successful claim or extension, the holder's
 //!   conservative view). A lease found lost is claimed again at its next slot (counted
 //!   apart, not as a renewal).
-//! - `claimer-abuse`: the same holders (unit 0 of each lease), and every other
-//!   contender claiming the lease about every second (0.8 to 1.2 s, fixed jitter). A
-//!   contender's claim that is granted changes the holder although the holder never
-//!   stopped renewing: a spurious change. The contender then holds and renews the
-//!   lease, and the old holder contends.
+//! - `claimer-abuse`: the same holders (unit 0 of each lease) on a client of their own,
+//!   and every other contender claiming the lease again 0.5 to 1.5 s after its previous
+//!   claim was answered (at most 2,048 contenders' claims in flight, on another client,
+//!   as etcd's side). A contender whose claim is granted takes the lease over (it then
+//!   renews it, and the old holder contends); the takeover is a spurious change when it
+//!   was answered before the holder's believed expiry (the send time of its last
+//!   successful claim or extension + 5 s).
 //! - `election`: `leases` applications × `contenders` units, each unit running
 //!   [`Client::track`]; once every application has a leader, the Raft leader's process
 //!   is killed (three nodes): the applications whose leader changed, and the time until
@@ -40,12 +42,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use leasehold::{Key, LEADERSHIP_NAMESPACE, Op, Outcome};
 use leasehold_server::client::{Client, ClientError, ClientOptions, Leadership};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 /// Every node's engine settings beyond the defaults: those of the cluster bench and of
@@ -64,10 +64,10 @@ const RECOVERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most requests of one kind in flight; beyond it the schedule's requests are not
 /// sent (and counted).
 const MAX_IN_FLIGHT: u64 = 200_000;
-/// A contender's claims: about every second.
-const CONTEND_EVERY_MS: u64 = 1_000;
-/// ± this jitter on each contender's period.
-const CONTEND_JITTER_MS: u64 = 200;
+/// claimer-abuse: the most contenders' claims in flight (as etcd's side).
+const CLAIMS_IN_FLIGHT: usize = 2_048;
+/// overload: the most grants in flight; beyond it a grant is not sent (as etcd's side).
+const GRANTS_IN_FLIGHT: u64 = 8_192;
 /// How often progress is printed.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Every run ends within its measured seconds plus this (setup, drain, teardown).
@@ -177,6 +177,19 @@ impl Lh {
             client,
             http,
         })
+    }
+
+    /// Another client of the cluster (its own connection to the leader).
+    async fn another_client(&self) -> Result<Client, String> {
+        let addrs = self.cluster.addrs();
+        let seeds: Vec<&str> = addrs.iter().map(String::as_str).collect();
+        tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Client::connect(&seeds, ClientOptions::default()),
+        )
+        .await
+        .map_err(|_| "no leader within 30 s".to_owned())?
+        .map_err(|e| format!("connecting to the cluster: {e}"))
     }
 
     /// `(id, pid)` of the running nodes.
@@ -364,7 +377,7 @@ fn micros(base: Instant, t: Instant) -> u64 {
     u64::try_from(t.saturating_duration_since(base).as_micros()).unwrap_or(u64::MAX)
 }
 
-/// A SplitMix64 step: the bench's only randomness (the contenders' jitter).
+/// A SplitMix64 step: the bench's only randomness (the contenders' pauses).
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -581,12 +594,14 @@ struct Tally {
     claims: AtomicU64,
     /// Their answers by kind.
     claim_answers: Counts,
-    /// Contenders' claims granted: holder changes although the holder kept renewing.
+    /// Contenders' claims granted: takeovers (no holder ever stops renewing).
+    takeovers: AtomicU64,
+    /// Of those, answered before the holder's believed expiry: spurious changes.
     spurious: AtomicU64,
-    /// Of those, granted while the holder's last renewal had been `ok` in time.
-    spurious_after_ok: AtomicU64,
     /// Requests in flight.
     in_flight: AtomicU64,
+    /// Of those, overload grants.
+    grants_in_flight: AtomicU64,
 }
 
 /// One step of the overload's grants.
@@ -649,19 +664,27 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
                 w.steps, w.step_seconds
             ),
             Extra::Contenders =>
-                ", the contenders claiming every 1 s (± 0.2 s) from the start of the measured time"
+                ", the contenders claiming again 0.5 to 1.5 s after each answer from the start of the measured time"
                     .into(),
             Extra::None => String::new(),
         }
     );
     let mut tasks: JoinSet<()> = JoinSet::new();
-    // The contenders' next claims: (due, µs since `measure_from`; contender).
-    let mut contenders: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
     if extra == Extra::Contenders {
+        // The contenders are other processes than the holders: another connection.
+        let contenders = lh.another_client().await?;
+        let permits = Arc::new(Semaphore::new(CLAIMS_IN_FLIGHT));
         for c in 0..leases * units {
             if c % units != 0 {
-                let first = mix(c as u64) % (CONTEND_EVERY_MS * 1_000);
-                contenders.push(Reverse((first, c as u32)));
+                tasks.spawn(contender(
+                    contenders.clone(),
+                    Arc::clone(&held),
+                    Arc::clone(&tally),
+                    Arc::clone(&claim_latency),
+                    Arc::clone(&permits),
+                    c,
+                    (measure_from, end),
+                ));
             }
         }
     }
@@ -705,35 +728,7 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
                 measuring,
             ));
         }
-        // Contenders due.
         if now >= measure_from {
-            let at = micros(measure_from, now);
-            while let Some(&Reverse((due, c))) = contenders.peek() {
-                if due > at {
-                    break;
-                }
-                contenders.pop();
-                let jitter = mix(u64::from(c) ^ due.rotate_left(17)) % (2 * CONTEND_JITTER_MS + 1);
-                let next = due + (CONTEND_EVERY_MS - CONTEND_JITTER_MS + jitter) * 1_000;
-                contenders.push(Reverse((next, c)));
-                let (i, unit) = (c as usize / units, (c as usize % units) as u8);
-                if held.holder[i].load(Relaxed) == unit {
-                    continue;
-                }
-                if tally.in_flight.load(Relaxed) >= MAX_IN_FLIGHT {
-                    tally.not_sent.fetch_add(1, Relaxed);
-                    continue;
-                }
-                tasks.spawn(contend(
-                    lh.client.clone(),
-                    Arc::clone(&held),
-                    Arc::clone(&tally),
-                    Arc::clone(&claim_latency),
-                    i,
-                    unit,
-                    measure_from + Duration::from_micros(due),
-                ));
-            }
             // Grants due: step s from `measure_from + s × step_len`, at its rate (the
             // steps before the current one finish first).
             let since = now - measure_from;
@@ -749,7 +744,7 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
                     let scheduled =
                         step_start + Duration::from_secs_f64(sent as f64 / step.rate as f64);
                     sent += 1;
-                    if tally.in_flight.load(Relaxed) >= MAX_IN_FLIGHT {
+                    if tally.grants_in_flight.load(Relaxed) >= GRANTS_IN_FLIGHT {
                         step.not_sent.fetch_add(1, Relaxed);
                         continue;
                     }
@@ -787,8 +782,9 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
                 tally.in_flight.load(Relaxed),
                 match extra {
                     Extra::Contenders => format!(
-                        ", {} contenders' claims, {} spurious changes",
+                        ", {} contenders' claims, {} takeovers, {} spurious",
                         tally.claims.load(Relaxed),
+                        tally.takeovers.load(Relaxed),
                         tally.spurious.load(Relaxed)
                     ),
                     Extra::Grants => format!(", {grants} grants sent"),
@@ -851,14 +847,17 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
             row.spurious_changes = Some(spurious);
             let c = claim_latency.summary();
             row.notes.push(format!(
-                "claimer-abuse: ops = renewals ok in time + contenders' claims the log decided; spurious change = a contender's claim granted (no holder ever stops renewing): {spurious}, {} of them while the holder's last renewal had been ok in time; {} contenders' claims sent: {} refused (held), {} granted{}; claim latency p50 {:.1} ms, p99 {:.1} ms",
-                tally.spurious_after_ok.load(Relaxed),
+                "claimer-abuse: ops = renewals ok in time + contenders' claims the log decided; {} contenders' claims sent (each contender again 0.5 to 1.5 s after its answer, at most {CLAIMS_IN_FLIGHT} in flight, on a client of their own): {} refused (held), {} granted (takeovers){}; claim latency p50 {:.1} ms, p99 {:.1} ms",
                 tally.claims.load(Relaxed),
                 claims.refused,
                 claims.ok,
                 troubles(&claims).map_or_else(String::new, |t| format!(", {t}")),
                 c.p50_ms,
                 c.p99_ms,
+            ));
+            row.notes.push(format!(
+                "a spurious change: a contender's claim granted and answered before the holder's believed expiry (the send time of its last successful claim or extension + 5 s): {spurious}; takeovers after the holder's renewals failed or came late are not spurious ({} in all)",
+                tally.takeovers.load(Relaxed)
             ));
         }
         Extra::Grants => {
@@ -880,7 +879,7 @@ async fn renew(lh: &Lh, w: &Workload, row: &mut Row, extra: Extra) -> Result<(),
                         },
                         match s.not_sent.load(Relaxed) {
                             0 => String::new(),
-                            n => format!(", {n} not sent (too many in flight)"),
+                            n => format!(", {n} not sent ({GRANTS_IN_FLIGHT} in flight)"),
                         }
                     )
                 })
@@ -970,35 +969,57 @@ async fn slot(
     tally.in_flight.fetch_sub(1, Relaxed);
 }
 
-/// A contender (`unit`, not the holder) claims lease `i`.
-async fn contend(
+/// Contender `c` (lease `c / units`, unit `c mod units`): in the window `(from, end)`,
+/// claims its lease whenever it does not hold it, 0.5 to 1.5 s after the previous answer.
+async fn contender(
     client: Client,
     held: Arc<Held>,
     tally: Arc<Tally>,
     latency: Arc<Latencies>,
-    i: usize,
-    unit: u8,
-    scheduled: Instant,
+    permits: Arc<Semaphore>,
+    c: usize,
+    (from, end): (Instant, Instant),
 ) {
-    let name = held.names[i * held.units + usize::from(unit)].clone();
-    let key = held.keys[i].clone();
-    tally.in_flight.fetch_add(1, Relaxed);
-    tally.claims.fetch_add(1, Relaxed);
-    let sent = Instant::now();
-    let result = client.request(Op::claim(key, name, TTL)).await;
-    let answer = answer_of(&result);
-    tally.claim_answers.add(answer);
-    latency.record(i, scheduled.elapsed());
-    if answer == Answer::Ok {
-        // The holder never stops renewing: the change is spurious.
-        tally.spurious.fetch_add(1, Relaxed);
-        if held.last_ok[i].load(Relaxed) {
-            tally.spurious_after_ok.fetch_add(1, Relaxed);
+    let (i, unit) = (c / held.units, (c % held.units) as u8);
+    let name = held.names[c].clone();
+    let mut seed = mix(c as u64 ^ 0x5eed);
+    // The first claims spread over the first second.
+    let first = from + Duration::from_micros(seed % 1_000_000);
+    tokio::time::sleep_until(first.into()).await;
+    loop {
+        if Instant::now() >= end {
+            return;
         }
-        held.granted(i, unit, sent);
-        held.last_ok[i].store(true, Relaxed);
+        if held.holder[i].load(Relaxed) != unit {
+            let Ok(_permit) = permits.acquire().await else {
+                return;
+            };
+            if Instant::now() >= end {
+                return;
+            }
+            tally.in_flight.fetch_add(1, Relaxed);
+            tally.claims.fetch_add(1, Relaxed);
+            let sent = Instant::now();
+            let result = client
+                .request(Op::claim(held.keys[i].clone(), name.clone(), TTL))
+                .await;
+            let done = Instant::now();
+            let answer = answer_of(&result);
+            tally.claim_answers.add(answer);
+            latency.record(c, done - sent);
+            if answer == Answer::Ok {
+                tally.takeovers.fetch_add(1, Relaxed);
+                if micros(held.base, done) < held.expires[i].load(Relaxed) {
+                    tally.spurious.fetch_add(1, Relaxed);
+                }
+                held.granted(i, unit, sent);
+                held.last_ok[i].store(true, Relaxed);
+            }
+            tally.in_flight.fetch_sub(1, Relaxed);
+        }
+        seed = mix(seed);
+        tokio::time::sleep(Duration::from_millis(500 + seed % 1_001)).await;
     }
-    tally.in_flight.fetch_sub(1, Relaxed);
 }
 
 /// Grant `n` of the overload, in step `s`: a claim of a new key.
@@ -1012,6 +1033,7 @@ async fn grant_one(
     scheduled: Instant,
 ) {
     tally.in_flight.fetch_add(1, Relaxed);
+    tally.grants_in_flight.fetch_add(1, Relaxed);
     let key = Key::new(
         LEADERSHIP_NAMESPACE,
         "versus-overload-grants",
@@ -1020,6 +1042,7 @@ async fn grant_one(
     let result = client.request(Op::claim(key, "owner", TTL)).await;
     steps[s].answers.add(answer_of(&result));
     latency.record(usize::try_from(n).unwrap_or(0), scheduled.elapsed());
+    tally.grants_in_flight.fetch_sub(1, Relaxed);
     tally.in_flight.fetch_sub(1, Relaxed);
 }
 
