@@ -272,10 +272,10 @@ async fn run_phases(
         report.cpu.push(probe.finish("client", cluster));
         check_nodes(cluster)?;
     }
-    let http_target = Arc::new(Target::Http(Http::new(
+    let http_target = Arc::new(Target::Http(Box::new(Http::new(
         &leader_addr().await?,
         args.http_connections,
-    )));
+    ))));
     if selected("http") {
         let probe = CpuProbe::start(cluster);
         let t = load::closed_loop(

@@ -33,7 +33,7 @@ pub enum Target {
     /// The Rust client (binary stream).
     Client(Client),
     /// HTTP/JSON with keep-alive connections to the leader's address.
-    Http(Http),
+    Http(Box<Http>),
 }
 
 /// The HTTP side: a pooled keep-alive client and the leader's base URL.

@@ -45,7 +45,7 @@ impl Workload {
             kill_leader: false,
         };
         vec![
-            w("grant", 1_024, 1, 20.0),
+            w("grant", 10_000, 1, 20.0),
             w("renew-10k", 10_000, 1, 30.0),
             w("renew-60k", 60_000, 1, 30.0),
             w("claimer-abuse", 60_000, 3, 30.0),
