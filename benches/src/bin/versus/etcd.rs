@@ -1727,6 +1727,7 @@ async fn overload(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String
     );
     let granted: Arc<Vec<AtomicU64>> = Arc::new(steps.iter().map(|_| AtomicU64::new(0)).collect());
     let failed: Arc<Vec<AtomicU64>> = Arc::new(steps.iter().map(|_| AtomicU64::new(0)).collect());
+    let shed: Arc<Vec<AtomicU64>> = Arc::new(steps.iter().map(|_| AtomicU64::new(0)).collect());
     let mut dropped = vec![0u64; steps.len()];
     let mut offered = vec![0u64; steps.len()];
     let inflight = Arc::new(AtomicUsize::new(0));
@@ -1756,9 +1757,10 @@ async fn overload(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String
                 let mut c = clients[(n as usize) % clients.len()].clone();
                 let key = format!("/versus/overload/grant/{n}");
                 n += 1;
-                let (granted, failed, inflight, grant_latencies) = (
+                let (granted, failed, shed, inflight, grant_latencies) = (
                     granted.clone(),
                     failed.clone(),
+                    shed.clone(),
                     inflight.clone(),
                     grant_latencies.clone(),
                 );
@@ -1768,6 +1770,9 @@ async fn overload(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String
                         Ok((_, true)) => {
                             granted[i].fetch_add(1, Relaxed);
                             grant_latencies.record(i, t0.elapsed());
+                        }
+                        Err(e) if is_shed(&e) => {
+                            shed[i].fetch_add(1, Relaxed);
                         }
                         _ => {
                             failed[i].fetch_add(1, Relaxed);
@@ -1815,9 +1820,10 @@ async fn overload(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String
         .enumerate()
         .map(|(i, rate)| {
             format!(
-                "{rate}/s: {} of {} granted ({} failed, {} dropped at the client)",
+                "{rate}/s: {} of {} granted ({} shed by etcd, {} failed otherwise, {} dropped at the client)",
                 granted[i].load(Relaxed),
                 offered[i],
+                shed[i].load(Relaxed),
                 failed[i].load(Relaxed),
                 dropped[i]
             )
