@@ -304,6 +304,20 @@ impl Etcd {
             .collect()
     }
 
+    /// The client URLs of the running members, the Raft leader's first.
+    async fn leader_first(&self) -> Result<Vec<String>, String> {
+        let leader = self.raft_leader().await?;
+        let mut v = vec![format!("http://{}", self.members[leader].client)];
+        v.extend(
+            self.members
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| *i != leader && m.child.is_some())
+                .map(|(_, m)| format!("http://{}", m.client)),
+        );
+        Ok(v)
+    }
+
     /// The pids of the running members.
     fn pids(&self) -> Vec<u32> {
         self.members
@@ -432,6 +446,8 @@ struct Renewals {
     gone_all: AtomicU64,
     /// Leases lost (etcd said gone) before the measured time.
     lost_before: AtomicU64,
+    /// Leases given up: their keep-alives were not answered before their believed expiry.
+    given_up: AtomicU64,
 }
 
 impl Renewals {
@@ -451,6 +467,7 @@ impl Renewals {
             answered_all: AtomicU64::new(0),
             gone_all: AtomicU64::new(0),
             lost_before: AtomicU64::new(0),
+            given_up: AtomicU64::new(0),
         })
     }
 
@@ -477,9 +494,10 @@ impl Renewals {
     /// The keep-alives answered so far, for a progress line.
     fn progress(&self) -> String {
         format!(
-            "{} keep-alives answered ({} lease gone), {} measured ({} failed)",
+            "{} keep-alives answered ({} lease gone, {} leases given up unanswered), {} measured ({} failed)",
             self.answered_all.load(Relaxed),
             self.gone_all.load(Relaxed),
+            self.given_up.load(Relaxed),
             self.renewals.load(Relaxed),
             self.failed.load(Relaxed)
         )
@@ -644,7 +662,17 @@ async fn keep_alive_task(
                     break;
                 }
                 due.pop();
-                if r.slots[slot].lease.load(Relaxed) != id {
+                let held = &r.slots[slot];
+                if held.lease.load(Relaxed) != id {
+                    continue;
+                }
+                // No answer before the lease's believed expiry: its holder gives it up
+                // (as clientv3 drops a lease whose keep-alive deadline passed).
+                if r.us(now) > held.expiry_us.load(Relaxed) {
+                    if held.lease.compare_exchange(id, 0, Relaxed, Relaxed).is_ok() {
+                        held.lost.store(true, Relaxed);
+                        r.given_up.fetch_add(1, Relaxed);
+                    }
                     continue;
                 }
                 batch.push((slot, id));
@@ -751,7 +779,8 @@ struct Keeper {
 }
 
 impl Keeper {
-    /// `streams` streams, spread round robin over `endpoints`.
+    /// `streams` streams to `endpoints[0]` (the Raft leader; the others when a stream
+    /// breaks), spread over its connections.
     fn start(endpoints: &[String], streams: usize, r: &Arc<Renewals>) -> Result<Keeper, String> {
         let channels = Arc::new(keep_alive_channels(endpoints)?);
         let mut senders = Vec::new();
@@ -761,8 +790,8 @@ impl Keeper {
             senders.push(tx);
             tasks.push(tokio::spawn(keep_alive_task(
                 channels.clone(),
-                i % endpoints.len(),
-                i / endpoints.len(),
+                0,
+                i,
                 rx,
                 r.clone(),
             )));
@@ -1017,23 +1046,24 @@ fn renewal_notes(row: &mut Row, r: &Renewals, streams: usize, leases: usize) {
     row.renewals = Some(r.renewals.load(Relaxed));
     row.renewals_failed = Some(r.failed.load(Relaxed));
     row.notes.push(format!(
-        "keep-alives every 4.5 s (each lease's first one spread over the first 4.5 s so that renewals are even) on {streams} raw gRPC LeaseKeepAlive stream{} of about {} leases each ({CONNECTIONS_PER_MEMBER} HTTP/2 connections a member, streams spread over the members), as if that many clientv3 clients each multiplexed its leases on its stream: etcd answers a stream's keep-alives in turn and one for an expired lease blocks its stream until the revocation commits, so fewer, fuller streams lose every lease behind one late keep-alive; a keep-alive is answered by the leader from memory, not written to the Raft log (a follower forwards it to the leader over HTTP), while every leasehold extension is a durable log entry",
+        "keep-alives every 4.5 s (each lease's first one spread over the first 4.5 s so that renewals are even) on {streams} raw gRPC LeaseKeepAlive stream{} of about {} leases each (over {CONNECTIONS_PER_MEMBER} HTTP/2 connections to the Raft leader; to another member when a stream breaks), as if that many clientv3 clients each multiplexed its leases on its stream: etcd answers a stream's keep-alives in turn and one for an expired lease blocks its stream until the revocation commits, so fewer, fuller streams lose every lease behind one late keep-alive; a keep-alive is answered by the leader from memory, not written to the Raft log, while every leasehold extension is a durable log entry",
         if streams == 1 { "" } else { "s" },
         leases.div_ceil(streams.max(1))
     ));
     let lost = r.lost_before.load(Relaxed);
     if lost > 0 {
         row.notes.push(format!(
-            "{lost} leases were lost before the measured time (etcd answered their keep-alives with TTL 0 while the leases were set up) and were not renewed in it"
+            "{lost} leases were lost before the measured time, while the leases were set up (etcd answered TTL 0, or no answer came before the lease's expiry), and were not renewed in it"
         ));
     }
     let failed = r.failed.load(Relaxed);
     if failed > 0 || r.reopened.load(Relaxed) > 0 {
         row.notes.push(format!(
-            "renewals failed: {} lease gone, {} answered after the believed expiry, {} unanswered; streams reopened {} times",
+            "renewals failed: {} lease gone, {} answered after the believed expiry, {} unanswered at the end (+3 s); leases given up unanswered (no more keep-alives) in all: {}; streams reopened {} times",
             r.gone.load(Relaxed),
             r.late.load(Relaxed),
             r.unanswered.load(Relaxed),
+            r.given_up.load(Relaxed),
             r.reopened.load(Relaxed)
         ));
     }
@@ -1059,7 +1089,7 @@ pub async fn run(w: &Workload, nodes: usize, bins: &Binaries) -> Result<Row, Str
         ..Row::default()
     };
     row.notes.push(format!(
-        "etcd {}, fsync on (defaults), {CLIENTS} etcd-client clients each balanced over every member",
+        "etcd {}, fsync on (defaults); requests go to the Raft leader, as leasehold's client's do ({CLIENTS} etcd-client clients; election: the units' clients balanced over every member, as clientv3's are)",
         etcd.version
     ));
     match w.name {
@@ -1085,7 +1115,8 @@ fn is_shed(e: &str) -> bool {
 /// `grant`: `w.leases` loops of `LeaseGrant` then the owner key's put-if-absent, 1 s of
 /// warm-up, then `w.seconds` measured.
 async fn grant(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
-    let clients = clients(&etcd.endpoints()).await?;
+    let endpoints = etcd.leader_first().await?;
+    let clients = clients(&endpoints[..1]).await?;
     let latencies = Arc::new(Latencies::new());
     let ops = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
@@ -1214,8 +1245,8 @@ async fn join_by(tasks: Vec<JoinHandle<()>>, deadline: Instant) {
 
 /// `renew-10k`, `renew-60k`: `w.leases` leases with a key each, kept alive.
 async fn renew(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
-    let endpoints = etcd.endpoints();
-    let clients = clients(&endpoints).await?;
+    let endpoints = etcd.leader_first().await?;
+    let clients = clients(&endpoints[..1]).await?;
     let r = Renewals::new(w.leases);
     let streams = streams_for(w.leases, endpoints.len());
     let keeper = Keeper::start(&endpoints, streams, &r)?;
@@ -1260,8 +1291,8 @@ async fn renew(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
 /// kept alive, the key put with it) while the others try to take it every second or so
 /// with a fresh lease and a put-if-absent (revoking the lease when the key was held).
 async fn claimer_abuse(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
-    let endpoints = etcd.endpoints();
-    let clients = clients(&endpoints).await?;
+    let endpoints = etcd.leader_first().await?;
+    let clients = clients(&endpoints[..1]).await?;
     let keys = w.leases;
     let units = w.contenders.max(2);
     let r = Renewals::new(keys * units);
@@ -1470,7 +1501,9 @@ async fn ttl_of(c: &mut Client, lease: i64) -> Result<i64, String> {
 /// election service (`concurrency.Election` on the server); then (three nodes) SIGKILL
 /// of the Raft leader.
 async fn election(w: &Workload, mut etcd: Etcd, row: &mut Row) -> Result<(), String> {
-    let endpoints = etcd.endpoints();
+    let endpoints = etcd.leader_first().await?;
+    // The units' clients are balanced over every member, as clientv3's are: their
+    // campaigns go on through the others when the leader is killed.
     let clients = clients(&endpoints).await?;
     let apps = w.leases;
     let units = w.contenders.max(1);
@@ -1701,8 +1734,8 @@ async fn election(w: &Workload, mut etcd: Etcd, row: &mut Row) -> Result<(), Str
 /// `overload`: the renew workload of `w.leases` while a grant load (grant + owner key,
 /// open loop) steps through `w.steps` grants per second.
 async fn overload(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
-    let endpoints = etcd.endpoints();
-    let clients = clients(&endpoints).await?;
+    let endpoints = etcd.leader_first().await?;
+    let clients = clients(&endpoints[..1]).await?;
     let r = Renewals::new(w.leases);
     let streams = streams_for(w.leases, endpoints.len());
     let keeper = Keeper::start(&endpoints, streams, &r)?;
