@@ -1512,50 +1512,74 @@ async fn election(w: &Workload, mut etcd: Etcd, row: &mut Row) -> Result<(), Str
     let keeper = Arc::new(Keeper::start(&endpoints, streams, &r)?);
     let permits = Arc::new(Semaphore::new(SETUP_INFLIGHT));
     let campaigns = Arc::new(AtomicU64::new(0));
+    // Sessions that lost their lease in the measured time (and started another).
+    let sessions = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let setup_started = Instant::now();
     let mut tasks = Vec::new();
     for app in 0..apps {
         for unit in 0..units {
             let mut c = clients[(app * units + unit) % clients.len()].clone();
-            let (keeper, permits, campaigns, stop) = (
+            let (keeper, permits, campaigns, sessions, stop) = (
                 keeper.clone(),
                 permits.clone(),
                 campaigns.clone(),
+                sessions.clone(),
                 stop.clone(),
             );
             tasks.push(tokio::spawn(async move {
                 let slot = app * units + unit;
-                let lease = loop {
-                    if stop.load(Relaxed) {
-                        return;
-                    }
-                    let Ok(_permit) = permits.acquire().await else {
-                        return;
-                    };
-                    let sent = Instant::now();
-                    if let Ok(g) = rpc(c.lease_grant(TTL_S, None)).await {
-                        keeper.add(slot, g.id(), sent);
-                        break g.id();
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                };
                 let mut election = c.election_client();
                 let name = format!("/election/{app}");
                 let value = format!("unit-{unit}");
-                while !stop.load(Relaxed) && keeper.r.slots[slot].lease.load(Relaxed) == lease {
-                    // A campaign waits until elected: no timeout but the run's end.
-                    match election
-                        .campaign(name.as_str(), value.as_str(), lease)
-                        .await
-                    {
-                        Ok(_) => {
-                            if keeper.r.measuring.load(Relaxed) {
-                                campaigns.fetch_add(1, Relaxed);
-                            }
+                let r = keeper.r.clone();
+                // A session: a lease kept alive and a campaign on it; when the lease is
+                // lost (given up or gone), a new session, as a clientv3 application
+                // whose `Session.Done()` fires starts one.
+                loop {
+                    let lease = loop {
+                        if stop.load(Relaxed) {
                             return;
                         }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        let Ok(_permit) = permits.acquire().await else {
+                            return;
+                        };
+                        let sent = Instant::now();
+                        if let Ok(g) = rpc(c.lease_grant(TTL_S, None)).await {
+                            keeper.add(slot, g.id(), sent);
+                            break g.id();
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    };
+                    let lost = async {
+                        while !stop.load(Relaxed) && r.slots[slot].lease.load(Relaxed) == lease {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    };
+                    let campaign = async {
+                        loop {
+                            // A campaign waits until elected: bounded by the lease only.
+                            match election
+                                .campaign(name.as_str(), value.as_str(), lease)
+                                .await
+                            {
+                                Ok(_) => {
+                                    if r.measuring.load(Relaxed) {
+                                        campaigns.fetch_add(1, Relaxed);
+                                    }
+                                    return;
+                                }
+                                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                            }
+                        }
+                    };
+                    tokio::pin!(lost);
+                    tokio::select! {
+                        () = &mut lost => {}
+                        () = campaign => lost.await,
+                    }
+                    if !stop.load(Relaxed) && r.measuring.load(Relaxed) {
+                        sessions.fetch_add(1, Relaxed);
                     }
                 }
             }));
@@ -1702,11 +1726,12 @@ async fn election(w: &Workload, mut etcd: Etcd, row: &mut Row) -> Result<(), Str
     row.leader_changes = Some(changed.iter().filter(|&&c| c).count() as u64);
     row.recovery_ms = recovery_ms;
     row.notes.push(format!(
-        "campaigns through etcd's election service (v3election Campaign: put-if-absent of /election/APP/LEASE, then waits for the keys before it); ops = keep-alives + {campaigns} campaigns won in the measured time; latency is the keep-alives'; leaders read with one range of /election/ every 50 ms (after the kill) or 500 ms"
+        "campaigns through etcd's election service (v3election Campaign: put-if-absent of /election/APP/LEASE, then waits for the keys before it); ops = keep-alives + {campaigns} campaigns won in the measured time; {} units lost their lease in it (a keep-alive unanswered before the lease's believed expiry: given up, as clientv3 does) and campaigned again on a new one; latency is the keep-alives'; leaders read with one range of /election/ every 50 ms (after the kill) or 500 ms",
+        sessions.load(Relaxed)
     ));
     if kill {
         row.notes.push(
-            "recovery_ms: from the SIGKILL until a linearizable read showed every application led (etcd keeps the keys: leases do not expire on a leader change)".into(),
+            "recovery_ms: from the SIGKILL until a linearizable read showed every application led (etcd keeps the keys: leases do not expire on a leader change); the leadership changes come later, from the leases whose holders gave them up while no keep-alive was answered (the election outlasts the 0.5 s between a renewal and the lease's end), which etcd then expires".into(),
         );
         if let Some((before, after, elapsed)) = ttls {
             // A lease that is never renewed: its TTL only falls unless the new leader
