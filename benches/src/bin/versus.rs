@@ -94,6 +94,22 @@ struct Args {
     /// Draw the figures into this SVG file.
     #[arg(long)]
     svg: Option<PathBuf>,
+    /// Also report the runs of an earlier `--json` file (repeat for each): the table,
+    /// the JSON and the chart then hold those rows first, then this run's.
+    #[arg(long = "with")]
+    with: Vec<PathBuf>,
+}
+
+/// The rows of a `--json` file.
+fn read_rows(path: &std::path::Path) -> Result<Vec<Row>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| format!("{} line {}: {e}", path.display(), i + 1))
+        })
+        .collect()
 }
 
 /// Where the binaries are.
@@ -176,6 +192,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut earlier: Vec<Row> = Vec::new();
+    for path in &args.with {
+        match read_rows(path) {
+            Ok(r) => earlier.extend(r),
+            Err(e) => {
+                eprintln!("versus: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let mut rows: Vec<Row> = Vec::new();
     let mut failed = false;
     let total = workloads.len() * sizes.len() * systems.len();
@@ -206,6 +232,17 @@ fn main() -> ExitCode {
             }
         }
     }
+    let mut rows: Vec<Row> = earlier.into_iter().chain(rows).collect();
+    // Workload by workload (in the presets' order), one size, then the other; leasehold
+    // before etcd.
+    let order: Vec<&str> = Workload::all().iter().map(|w| w.name).collect();
+    rows.sort_by_key(|r| {
+        let w = order
+            .iter()
+            .position(|n| *n == r.workload)
+            .unwrap_or(order.len());
+        (w, r.nodes, r.system != "leasehold")
+    });
     print!("{}", chart::table(&rows));
     if let Some(path) = &args.json {
         let mut out = String::new();

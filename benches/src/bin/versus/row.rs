@@ -1,11 +1,11 @@
 //! What one run (a system × a workload × a cluster size) measured: one JSON object and
 //! one table row.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The figures of one run. A figure a workload does not produce stays `None` (shown as
 /// `–`).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Row {
     /// `leasehold` or `etcd`.
     pub system: String,
