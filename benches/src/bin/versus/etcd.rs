@@ -1,15 +1,18 @@
 //! etcd's side of `versus`: a cluster of 1 or 3 `etcd` members on free loopback ports
 //! (each its own temporary data directory and log file, fsync on as by default, an 8 GiB
 //! backend quota), driven through `etcd-client` for grants, transactions, elections and
-//! reads, and through raw gRPC `LeaseKeepAlive` streams for keep-alives: a few streams
-//! each carrying many leases, as etcd's Go client multiplexes every keep-alive of a
-//! client on one stream (`etcd-client`'s `LeaseKeeper` is bound to one lease and opens a
-//! stream per lease, which does not scale to 60,000 leases).
+//! reads, and through raw gRPC `LeaseKeepAlive` streams for keep-alives, each stream
+//! carrying [`LEASES_PER_STREAM`] leases as etcd's Go client multiplexes the
+//! keep-alives of a client on one stream (`etcd-client`'s `LeaseKeeper` is bound to one
+//! lease and opens a stream per lease, which does not scale to 60,000 leases). Requests
+//! and streams go to the Raft leader, as leasehold's client's do.
 //!
 //! A renewal fails when etcd answers that the lease is gone (TTL ≤ 0), when it is
 //! answered after the lease would have expired (the send time of the last renewal that
 //! succeeded plus the TTL: a conservative belief, etcd's own deadline is later), or when
-//! it is not answered by the end of the run.
+//! it is not answered by the end of the run. A lease whose keep-alive is not answered
+//! before that belief runs out is given up (no more keep-alives), as clientv3 drops a
+//! lease whose keep-alive deadline passed.
 
 use super::Binaries;
 use super::row::Row;
