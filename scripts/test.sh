@@ -7,6 +7,8 @@ source scripts/tools.sh
 
 ensure_wasm_target
 ensure_wasm_bindgen
+# The versus benchmark's etcd client builds only with protoc (clippy --all-features).
+ensure_protoc
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
 step "format"
@@ -58,6 +60,9 @@ cargo run --release -p leasehold-benches --bin loadtest -- \
 step "cluster benchmark: a short smoke run (three leaseholdd; client, HTTP, open loop, claimer abuse, failover)"
 cargo build --release -p leasehold-server --bins
 cargo run --release -p leasehold-benches --bin cluster -- --seconds 2 --abuse-seconds 6 --leases 2000
+
+step "versus: leasehold and etcd side by side, a short smoke run of every workload on one and three nodes"
+./scripts/versus.sh --smoke
 
 step "README commands: a short smoke run of each (report, bench-wasm, embed, the example page)"
 ./scripts/readme-commands.sh
