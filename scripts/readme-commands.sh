@@ -5,7 +5,8 @@
 # www/pkg); run alone, it builds www/pkg when missing. About a minute once built.
 #
 # Covered by scripts/test.sh itself: `cargo bench -p leasehold-benches` (every benchmark
-# run once with `-- --test`), `loadtest` (its smoke run of every scenario) and
+# run once with `-- --test`), `loadtest` (its smoke run of every scenario),
+# ./scripts/versus.sh (its smoke run of every workload on both systems) and
 # ./scripts/serve.sh (the dashboard; `./scripts/web.sh test` builds and serves the same).
 #
 # Usage: ./scripts/readme-commands.sh

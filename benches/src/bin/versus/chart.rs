@@ -79,9 +79,9 @@ pub fn svg(rows: &[Row]) -> String {
             value: |r| r.renewals_failed.map(|v| v as f64),
         },
         Panel {
-            title: "spurious leadership changes",
+            title: "leadership changes while holders renewed (claimer-abuse: spurious; election: after the kill)",
             log: false,
-            value: |r| r.spurious_changes.map(|v| v as f64),
+            value: |r| r.spurious_changes.or(r.leader_changes).map(|v| v as f64),
         },
     ];
     let mut groups: Vec<(String, usize)> = Vec::new();
@@ -156,7 +156,7 @@ pub fn svg(rows: &[Row]) -> String {
             {
                 let _ = write!(
                     s,
-                    r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="9">{workload} · {nodes}n</text>"#,
+                    r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="8">{workload} · {nodes}n</text>"#,
                     x0 + slot / 2.0,
                     base + 12.0
                 );
