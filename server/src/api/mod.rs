@@ -4,8 +4,10 @@
 //!   `GET /v1/status`, `POST /v1/members/{add,remove}`: JSON ([`json`]);
 //! - `GET /v1/stream`: the binary stream ([`stream`], frames in [`crate::wire`]);
 //! - `GET /v1/watch[?from=INDEX][&state=true]`: committed batches as JSON text messages;
-//!   with `state=true`, a watch that starts from a snapshot also sends the whole state
-//!   (a [`leasehold::Snapshot`]) as one binary message right after it ([`watch`]);
+//!   with `state=true` (a replica's form, the dashboard's), a watch that starts from a
+//!   snapshot also sends the whole state (a [`leasehold::Snapshot`]) as one binary
+//!   message right after it, and every batch as one binary
+//!   [`WatchBatch`](crate::wire::WatchBatch) ([`watch`]);
 //! - `GET /metrics`: Prometheus text;
 //! - `GET /raft`: the Raft RPCs between nodes ([`crate::network`]);
 //! - `POST /debug/{clock,disk}`: fault injection, only when enabled
