@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Http, PATIENCE, claim_body, eventually};
+use common::{Http, PATIENCE, claim_body};
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -49,26 +49,7 @@ fn dist(root: &Path) -> std::path::PathBuf {
 
 /// A one-node service with a token, configured by `f`, serving.
 async fn node(dir: &Path, f: impl FnOnce(&mut NodeOptions)) -> Running {
-    let mut options = NodeOptions::new(1, "127.0.0.1:0".parse().unwrap(), dir.join("data"));
-    options.token = Some(TOKEN.into());
-    options.engine.batch_interval = Duration::from_millis(20);
-    options.heartbeat_ms = 50;
-    options.election_timeout_ms = 200;
-    f(&mut options);
-    let running = daemon::start(options).await.unwrap();
-    let http = Http::new(running.addr.to_string(), Some(TOKEN));
-    let probe = json!({"namespace": "app", "model": "m", "lease": "probe", "holder": "nobody"});
-    eventually("the node to serve", || {
-        let http = http.clone();
-        let probe = probe.clone();
-        async move {
-            http.post("/v1/revoke", &probe).await.json()["reachedLog"]
-                .as_bool()
-                .filter(|r| *r)
-        }
-    })
-    .await;
-    running
+    common::serving_node(&dir.join("data"), TOKEN, f).await
 }
 
 /// A response with its headers.
@@ -409,22 +390,26 @@ async fn next_text<S>(watch: &mut S) -> Value
 where
     S: futures_util::Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
 {
-    loop {
-        let message = tokio::time::timeout(PATIENCE, watch.next())
-            .await
-            .expect("the watch timed out")
-            .expect("the watch ended")
-            .expect("the watch failed");
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Binary(_) => panic!("an unexpected binary message"),
-            _ => {}
-        }
+    match next_data(watch).await {
+        Message::Text(text) => serde_json::from_str(&text).unwrap(),
+        _ => panic!("an unexpected binary message"),
     }
 }
 
 /// The next binary message of a watch.
 async fn next_binary<S>(watch: &mut S) -> Bytes
+where
+    S: futures_util::Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
+{
+    match next_data(watch).await {
+        Message::Binary(bytes) => bytes,
+        Message::Text(text) => panic!("a text message where a binary one belongs: {text}"),
+        _ => unreachable!("next_data returns text or binary"),
+    }
+}
+
+/// The next text or binary message of a watch (pings and the like skipped).
+async fn next_data<S>(watch: &mut S) -> Message
 where
     S: futures_util::Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
 {
@@ -434,10 +419,8 @@ where
             .expect("the watch timed out")
             .expect("the watch ended")
             .expect("the watch failed");
-        match message {
-            Message::Binary(bytes) => return bytes,
-            Message::Text(text) => panic!("a text message where the state belongs: {text}"),
-            _ => {}
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            return message;
         }
     }
 }

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{Http, PATIENCE, claim_body, eventually};
+use common::{Http, PATIENCE, claim_body};
 use futures_util::{SinkExt, StreamExt};
 use leasehold::{Key, LeaseError, Outcome};
 use leasehold_server::client::{Client, ClientError, ClientOptions, Leadership, WatchMessage};
-use leasehold_server::daemon::{self, NodeOptions, Running};
+use leasehold_server::daemon::{self, Running};
 use leasehold_server::wire::{self, ClientFrame, ServerFrame};
 use serde_json::json;
 use std::time::Duration;
@@ -18,26 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 const TOKEN: &str = "s3cret-token";
 
 async fn node(dir: &TempDir) -> Running {
-    let mut options = NodeOptions::new(1, "127.0.0.1:0".parse().unwrap(), dir.path());
-    options.token = Some(TOKEN.into());
-    options.engine.batch_interval = Duration::from_millis(20);
-    options.heartbeat_ms = 50;
-    options.election_timeout_ms = 200;
-    let running = daemon::start(options).await.unwrap();
-    let http = Http::new(running.addr.to_string(), Some(TOKEN));
-    // Serving once a harmless revoke is answered from the log.
-    let probe = json!({"namespace": "app", "model": "m", "lease": "probe", "holder": "nobody"});
-    eventually("the node to serve", || {
-        let http = http.clone();
-        let probe = probe.clone();
-        async move {
-            http.post("/v1/revoke", &probe).await.json()["reachedLog"]
-                .as_bool()
-                .filter(|r| *r)
-        }
-    })
-    .await;
-    running
+    common::serving_node(dir.path(), TOKEN, |_| {}).await
 }
 
 fn options() -> ClientOptions {

@@ -181,28 +181,26 @@ pub fn router_with_options(service: Arc<Service>, options: &RouterOptions) -> Ro
 /// The reads that [`RouterOptions::open_reads`] lets through without the token.
 const OPEN_READS: [&str; 4] = ["/v1/status", "/v1/leases", "/v1/watch", "/metrics"];
 
+/// The headers of a preflight's answer.
+const PREFLIGHT: [(header::HeaderName, &str); 4] = [
+    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"),
+    (
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        "authorization, content-type",
+    ),
+    (header::ACCESS_CONTROL_MAX_AGE, "600"),
+];
+
 /// Answers `OPTIONS` preflights (204, without a token) and adds
 /// `Access-Control-Allow-Origin: *` to the responses of `/v1/*` and `/metrics`.
 async fn cors(request: Request, next: Next) -> Response {
     if request.method() == Method::OPTIONS {
         let mut r = StatusCode::NO_CONTENT.into_response();
-        let h = r.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
+        for (name, value) in PREFLIGHT {
+            r.headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
         return r;
     }
     let path = request.uri().path();

@@ -109,3 +109,35 @@ pub fn claim_body(lease: &str, holder: &str, ms: u64) -> Value {
         "namespace": "app", "model": "m", "lease": lease, "holder": holder, "durationMs": ms
     })
 }
+
+/// A one-node service with bearer token `token` and quick batches and elections (then
+/// whatever `f` sets), started on a free loopback port with its data in `data`, once it
+/// serves: a harmless revoke is answered from the log.
+pub async fn serving_node(
+    data: &std::path::Path,
+    token: &str,
+    f: impl FnOnce(&mut leasehold_server::daemon::NodeOptions),
+) -> leasehold_server::daemon::Running {
+    use leasehold_server::daemon::{self, NodeOptions};
+    let mut options = NodeOptions::new(1, "127.0.0.1:0".parse().unwrap(), data);
+    options.token = Some(token.into());
+    options.engine.batch_interval = Duration::from_millis(20);
+    options.heartbeat_ms = 50;
+    options.election_timeout_ms = 200;
+    f(&mut options);
+    let running = daemon::start(options).await.unwrap();
+    let http = Http::new(running.addr.to_string(), Some(token));
+    let probe =
+        serde_json::json!({"namespace": "app", "model": "m", "lease": "probe", "holder": "nobody"});
+    eventually("the node to serve", || {
+        let http = http.clone();
+        let probe = probe.clone();
+        async move {
+            http.post("/v1/revoke", &probe).await.json()["reachedLog"]
+                .as_bool()
+                .filter(|r| *r)
+        }
+    })
+    .await;
+    running
+}

@@ -2,7 +2,8 @@
 //! or restart its holder. Only at the head of a live run.
 
 use super::pin_form::PinForm;
-use crate::hooks::use_dispatch;
+use super::selected_lease::SelectedLease;
+use crate::hooks::{use_dispatch, use_toggle};
 use crate::model::scene::SelectedScene;
 use crate::state::Action;
 use crate::state::operator::OperatorAction;
@@ -24,7 +25,7 @@ pub struct LeaseActionsProps {
 #[component]
 pub fn LeaseActions(props: &LeaseActionsProps) -> Html {
     let dispatch = use_dispatch();
-    let form_open = use_state(|| false);
+    let (form_open, toggle_form, close_form) = use_toggle();
     let Some(selected) = props.selected.clone() else {
         return html! {
             <div class="lease-actions idle" data-testid="lease-actions">
@@ -38,14 +39,6 @@ pub fn LeaseActions(props: &LeaseActionsProps) -> Html {
         let d = dispatch.clone();
         Callback::from(move |_: MouseEvent| d.dispatch(Action::Operator(a.clone())))
     };
-    let toggle_form = {
-        let f = form_open.clone();
-        Callback::from(move |_: MouseEvent| f.set(!*f))
-    };
-    let close_form = {
-        let f = form_open.clone();
-        Callback::from(move |()| f.set(false))
-    };
     let why = if can {
         ""
     } else if props.narrated {
@@ -55,16 +48,10 @@ pub fn LeaseActions(props: &LeaseActionsProps) -> Html {
     };
     html! {
         <div class="lease-actions" data-testid="lease-actions" data-key={key.to_string()}>
-            <div class="selected">
-                <b>{ &*key.lease }</b>
-                { match holder {
-                    Some(h) => format!(" held by {h}"),
-                    None => " free".to_owned(),
-                } }
-            </div>
+            <SelectedLease lease={key.clone()} holder={holder.clone()} />
             <div class="buttons" title={why}>
                 <button data-testid="lease-pin" disabled={!can} onclick={toggle_form}
-                    class={classes!((*form_open).then_some("on"))}>{ "⚑ pin…" }</button>
+                    class={classes!(form_open.then_some("on"))}>{ "⚑ pin…" }</button>
                 <button data-testid="lease-unpin" disabled={!can || !pinned} onclick={on(OperatorAction::Unpin)}>{ "unpin" }</button>
                 <button data-testid="lease-revoke" disabled={!can || holder.is_none()} onclick={on(OperatorAction::Revoke)}>{ "revoke" }</button>
                 <button data-testid="lease-handover" disabled={!can || holder.is_none()} onclick={on(OperatorAction::HandOver)}
@@ -76,7 +63,7 @@ pub fn LeaseActions(props: &LeaseActionsProps) -> Html {
                 <button data-testid="holder-restart" disabled={!can} onclick={on(OperatorAction::Restart)}
                     title="restart this lease's crashed units">{ "restart units" }</button>
             </div>
-            if *form_open && can {
+            if form_open && can {
                 <PinForm ondone={close_form} />
             }
         </div>

@@ -5,7 +5,8 @@
 //! the notice.
 
 use super::pin_form::PinForm;
-use crate::hooks::use_dispatch;
+use super::selected_lease::SelectedLease;
+use crate::hooks::{use_dispatch, use_toggle};
 use crate::model::scene::SelectedScene;
 use crate::state::Action;
 use crate::state::operator::OperatorAction;
@@ -26,7 +27,7 @@ pub struct LiveActionsProps {
 #[component]
 pub fn LiveActions(props: &LiveActionsProps) -> Html {
     let dispatch = use_dispatch();
-    let form_open = use_state(|| false);
+    let (form_open, toggle_form, close_form) = use_toggle();
     let to = use_node_ref();
     let on_token = {
         let d = dispatch.clone();
@@ -66,14 +67,6 @@ pub fn LiveActions(props: &LiveActionsProps) -> Html {
             }
         })
     };
-    let toggle_form = {
-        let f = form_open.clone();
-        Callback::from(move |_: MouseEvent| f.set(!*f))
-    };
-    let close_form = {
-        let f = form_open.clone();
-        Callback::from(move |()| f.set(false))
-    };
     let why = if can {
         ""
     } else {
@@ -82,16 +75,10 @@ pub fn LiveActions(props: &LiveActionsProps) -> Html {
     html! {
         <div class="lease-actions" data-testid="lease-actions" data-key={key.to_string()}>
             { token }
-            <div class="selected">
-                <b>{ &*key.lease }</b>
-                { match holder {
-                    Some(h) => format!(" held by {h}"),
-                    None => " free".to_owned(),
-                } }
-            </div>
+            <SelectedLease lease={key.clone()} holder={holder.clone()} />
             <div class="buttons" title={why}>
                 <button data-testid="lease-pin" disabled={!can} onclick={toggle_form}
-                    class={classes!((*form_open).then_some("on"))}>{ "⚑ pin…" }</button>
+                    class={classes!(form_open.then_some("on"))}>{ "⚑ pin…" }</button>
                 <button data-testid="lease-unpin" disabled={!can || !pinned} onclick={on(OperatorAction::Unpin)}>{ "unpin" }</button>
                 <button data-testid="lease-revoke" disabled={!can || holder.is_none()} onclick={on(OperatorAction::Revoke)}>{ "revoke" }</button>
                 <input data-testid="handover-to" ref={to} placeholder="new holder" disabled={!can || holder.is_none()} />
@@ -99,7 +86,7 @@ pub fn LiveActions(props: &LiveActionsProps) -> Html {
                     title="hand the lease to the holder named">{ "hand over" }</button>
             </div>
             if !can { <p class="hint">{ why }</p> }
-            if *form_open && can {
+            if form_open && can {
                 <PinForm ondone={close_form} />
             }
         </div>

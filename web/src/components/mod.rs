@@ -27,6 +27,7 @@ pub mod pin_badge;
 pub mod pin_form;
 pub mod queue_view;
 pub mod scenario_picker;
+pub mod selected_lease;
 pub mod side_by_side;
 pub mod tick_cost;
 pub mod timeline;

@@ -13,6 +13,7 @@ pub mod use_requests;
 pub mod use_session;
 pub mod use_tick_cost;
 pub mod use_ticker;
+pub mod use_toggle;
 pub mod use_url;
 
 pub use use_attach::use_attach;
@@ -24,4 +25,5 @@ pub use use_requests::use_requests;
 pub use use_session::use_session;
 pub use use_tick_cost::use_tick_cost;
 pub use use_ticker::use_ticker;
+pub use use_toggle::use_toggle;
 pub use use_url::use_url;

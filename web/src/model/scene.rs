@@ -102,8 +102,6 @@ impl Mode {
 pub struct SourceScene {
     /// What the page shows.
     pub mode: Mode,
-    /// A live simulation (`true`) or not.
-    pub live: bool,
     /// `ps45 · seed 3`, `x.lhlog · 120 batches`, or the cluster's URL.
     pub label: String,
     /// The scenario and parameters (of the live run, or the last one before an import).
@@ -497,7 +495,6 @@ fn source(run: &Run) -> SourceScene {
     };
     SourceScene {
         mode,
-        live: mode == Mode::Simulation,
         label,
         spec: run.spec.clone(),
         batches: run.head().batches(),
@@ -747,7 +744,7 @@ mod tests {
         assert_eq!(scene.table.rows.len(), 23);
         assert_eq!(scene.batches.items.len(), BATCHES_SHOWN);
         assert!(scene.batches.items.iter().all(|b| b.report.is_some()));
-        assert!(scene.queue.is_some() && scene.source.live);
+        assert!(scene.queue.is_some() && scene.source.mode == Mode::Simulation);
         assert_eq!(scene.timeline.end, run.head().batches());
         assert!(scene.detail.is_none() && scene.selected.is_none());
         // The same run seen again: an equal scene (the views are not drawn again).

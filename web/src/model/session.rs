@@ -823,7 +823,7 @@ mod tests {
         let name = "x.lhlog".to_owned();
         let update = perform(&mut s, 5, Command::Import { name, bytes });
         assert_eq!(update.outcome.fresh, Some(Fresh { speed: None }));
-        assert!(!update.scene.source.live);
+        assert!(update.scene.source.mode != super::super::scene::Mode::Simulation);
         assert_eq!(update.scene.timeline.end, end);
         // Playing a replay to its end pauses.
         perform(&mut s, 6, Command::Seek(1));
@@ -935,7 +935,10 @@ mod tests {
         let update = perform(&mut s, 100, Command::Continue);
         assert!(update.scene.chapter.is_none());
         assert_eq!(update.outcome.playing, Some(false));
-        assert!(update.scene.clock.can_act && update.scene.source.live);
+        assert!(
+            update.scene.clock.can_act
+                && update.scene.source.mode == super::super::scene::Mode::Simulation
+        );
         // Back shows the previous step and pauses; leave keeps the run.
         let mut s = Session::from_link("", "#/learn/1");
         assert_eq!(

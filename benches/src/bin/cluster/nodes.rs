@@ -31,7 +31,7 @@ pub struct Cluster {
 }
 
 /// `n` free loopback ports, found by binding them all at once.
-fn free_ports(n: usize) -> Result<Vec<SocketAddr>, String> {
+pub fn free_ports(n: usize) -> Result<Vec<SocketAddr>, String> {
     let listeners: Vec<TcpListener> = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<_, _>>()
@@ -43,7 +43,7 @@ fn free_ports(n: usize) -> Result<Vec<SocketAddr>, String> {
 }
 
 /// The last `bytes` of a file, for error messages.
-fn tail(path: &Path, bytes: u64) -> String {
+pub fn tail(path: &Path, bytes: u64) -> String {
     let Ok(mut f) = File::open(path) else {
         return String::new();
     };

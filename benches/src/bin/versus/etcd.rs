@@ -15,6 +15,7 @@
 //! lease whose keep-alive deadline passed.
 
 use super::Binaries;
+use super::nodes::{free_ports, tail};
 use super::row::Row;
 use super::stats::Latencies;
 use super::usage::Usage;
@@ -22,10 +23,9 @@ use super::workload::{RENEW_EVERY, TTL, Workload};
 use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::future::Future;
-use std::io::{Read, Seek, SeekFrom};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -113,30 +113,6 @@ struct Etcd {
     members: Vec<Member>,
     version: String,
     dir: tempfile::TempDir,
-}
-
-/// `n` free loopback ports, found by binding them all at once.
-fn free_ports(n: usize) -> Result<Vec<SocketAddr>, String> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("finding a free port: {e}"))?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map_err(|e| e.to_string()))
-        .collect()
-}
-
-/// The last `bytes` of a file, for error messages.
-fn tail(path: &Path, bytes: u64) -> String {
-    let Ok(mut f) = File::open(path) else {
-        return String::new();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(bytes)));
-    let mut s = String::new();
-    let _ = f.read_to_string(&mut s);
-    s
 }
 
 /// The WAL fsyncs and backend commits one member counted.
@@ -1246,25 +1222,53 @@ async fn join_by(tasks: Vec<JoinHandle<()>>, deadline: Instant) {
     }
 }
 
-/// `renew-10k`, `renew-60k`: `w.leases` leases with a key each, kept alive.
-async fn renew(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
+/// Leases held with an owner key each and kept alive, on the Raft leader.
+struct Held {
+    clients: Vec<Client>,
+    r: Arc<Renewals>,
+    streams: usize,
+    keeper: Keeper,
+}
+
+/// Connects to the leader, starts a keeper with `slots` renewal slots and sets up
+/// `keys` leases into slots `slot_of(k)` with their owner keys `key_of(k)` (see
+/// [`setup_leases`]); stops the keeper again when the setup fails.
+async fn hold(
+    etcd: &Etcd,
+    slots: usize,
+    keys: usize,
+    slot_of: impl Fn(usize) -> usize + Send + Sync + 'static,
+    key_of: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> Result<Held, String> {
     let endpoints = etcd.leader_first().await?;
     let clients = clients(&endpoints[..1]).await?;
-    let r = Renewals::new(w.leases);
-    let streams = streams_for(w.leases, endpoints.len());
+    let r = Renewals::new(slots);
+    let streams = streams_for(keys, endpoints.len());
     let keeper = Keeper::start(&endpoints, streams, &r)?;
-    let held = setup_leases(
-        &clients,
-        &keeper,
+    if let Err(e) = setup_leases(&clients, &keeper, keys, slot_of, key_of).await {
+        keeper.finish().await;
+        return Err(e);
+    }
+    Ok(Held {
+        clients,
+        r,
+        streams,
+        keeper,
+    })
+}
+
+/// `renew-10k`, `renew-60k`: `w.leases` leases with a key each, kept alive.
+async fn renew(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
+    let Held {
+        r, streams, keeper, ..
+    } = hold(
+        etcd,
+        w.leases,
         w.leases,
         |i| i,
         |i| format!("/versus/renew/{i}"),
     )
-    .await;
-    if let Err(e) = held {
-        keeper.finish().await;
-        return Err(e);
-    }
+    .await?;
     // Let the keep-alives of the setup settle into their cadence.
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
@@ -1294,19 +1298,15 @@ async fn renew(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
 /// kept alive, the key put with it) while the others try to take it every second or so
 /// with a fresh lease and a put-if-absent (revoking the lease when the key was held).
 async fn claimer_abuse(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
-    let endpoints = etcd.leader_first().await?;
-    let clients = clients(&endpoints[..1]).await?;
     let keys = w.leases;
     let units = w.contenders.max(2);
-    let r = Renewals::new(keys * units);
-    let streams = streams_for(keys, endpoints.len());
-    let keeper = Keeper::start(&endpoints, streams, &r)?;
     let key_of = |k: usize| format!("/versus/abuse/{k}");
-    let held = setup_leases(&clients, &keeper, keys, move |k| k * units, key_of).await;
-    if let Err(e) = held {
-        keeper.finish().await;
-        return Err(e);
-    }
+    let Held {
+        clients,
+        r,
+        streams,
+        keeper,
+    } = hold(etcd, keys * units, keys, move |k| k * units, key_of).await?;
     let keeper = Arc::new(keeper);
     // Who holds each key (unit index), as the contenders learn it from their txns.
     let holder: Arc<Vec<AtomicUsize>> = Arc::new((0..keys).map(|_| AtomicUsize::new(0)).collect());
@@ -1762,23 +1762,13 @@ async fn election(w: &Workload, mut etcd: Etcd, row: &mut Row) -> Result<(), Str
 /// `overload`: the renew workload of `w.leases` while a grant load (grant + owner key,
 /// open loop) steps through `w.steps` grants per second.
 async fn overload(w: &Workload, etcd: &Etcd, row: &mut Row) -> Result<(), String> {
-    let endpoints = etcd.leader_first().await?;
-    let clients = clients(&endpoints[..1]).await?;
-    let r = Renewals::new(w.leases);
-    let streams = streams_for(w.leases, endpoints.len());
-    let keeper = Keeper::start(&endpoints, streams, &r)?;
-    let held = setup_leases(
-        &clients,
-        &keeper,
-        w.leases,
-        |i| i,
-        |i| format!("/versus/overload/held/{i}"),
-    )
-    .await;
-    if let Err(e) = held {
-        keeper.finish().await;
-        return Err(e);
-    }
+    let held_key = |i| format!("/versus/overload/held/{i}");
+    let Held {
+        clients,
+        r,
+        streams,
+        keeper,
+    } = hold(etcd, w.leases, w.leases, |i| i, held_key).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let steps = w.steps.clone();
     let step = Duration::from_secs_f64(w.step_seconds);
