@@ -6,28 +6,39 @@
 //! front-coded against the previous one, and operations refer to them by index; so a
 //! batch of a thousand claims in one model costs a few bytes per claim for its names.
 //!
+//! Version 2 adds what a batch may say to the state it applies to: an extension of a
+//! lease that state holds may name the lease by its place in the state (a few bytes)
+//! instead of by its names, and snapshots carry those places. Such a batch decodes only
+//! against that state ([`Fsm::decode_batch`]); [`Batch::encode`] never writes one, so a
+//! batch without references is still written, and read everywhere, as version 1.
+//!
 //! Decoding treats its input as untrusted: it checks the size limit before anything
 //! else, never panics, allocates at most in proportion to the input's length, and
 //! rejects trailing bytes.
 
 use crate::batch::Batch;
+use crate::error::LeaseError;
+use crate::fsm::{Applied, Fsm, LeaseRef};
 use crate::key::Key;
 use crate::limits::{
-    MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_DURATION_MS, MAX_NAME_BYTES, MAX_REASON_BYTES,
+    MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_DURATION_MS, MAX_NAME_BYTES, MAX_PLACES, MAX_REASON_BYTES,
     MAX_SNAPSHOT_BYTES,
 };
 use crate::op::Op;
 use crate::pin::PinInfo;
 use crate::snapshot::{Snapshot, SnapshotLease};
 use crate::time::{Time, duration_millis};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The version of the log format this build writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// The newest version of the log format, which this build writes when a batch refers to
+/// its state, and for snapshots. It reads every version from 1 to this one.
+pub const FORMAT_VERSION: u8 = 2;
+/// The version of a batch that names every lease: what [`Batch::encode`] writes.
+const SELF_CONTAINED: u8 = 1;
 const BATCH_KIND: u8 = b'B';
 const SNAPSHOT_KIND: u8 = b'S';
 
@@ -57,13 +68,19 @@ pub enum DecodeError {
         found: u8,
     },
     /// The format version is not one this build reads.
-    #[error("format version {found} is not supported (this build reads version {supported})")]
+    #[error("format version {found} is not supported (this build reads versions 1 to {supported})")]
     UnsupportedVersion {
         /// The version found.
         found: u8,
-        /// The version this build reads.
+        /// The newest version this build reads.
         supported: u8,
     },
+    /// The batch names leases by their places in the state it applies to, and was
+    /// decoded without a state.
+    #[error(
+        "the batch refers to leases by their place in the state it applies to; decode it against that state"
+    )]
+    NeedsState,
     /// A count or length exceeds a limit.
     #[error("{what} exceeds the limit of {limit}")]
     LimitExceeded {
@@ -143,6 +160,12 @@ enum WireOp {
         key: WireKey,
         from: u32,
         to: u32,
+        ms: u64,
+    },
+    /// Version 2: an extension of the lease at a place of the state, by its holder.
+    ExtendRef {
+        slot: u32,
+        check: u8,
         ms: u64,
     },
 }
@@ -290,13 +313,17 @@ fn millis(d: Duration) -> u64 {
     duration_millis(d).unwrap_or(u64::MAX)
 }
 
-fn envelope<T: Serialize>(kind: u8, body: &T, limit: usize) -> Result<Vec<u8>, EncodeError> {
-    let out = postcard::to_extend(body, vec![kind, FORMAT_VERSION]).map_err(|_| {
-        EncodeError::LimitExceeded {
+fn envelope<T: Serialize>(
+    kind: u8,
+    version: u8,
+    body: &T,
+    limit: usize,
+) -> Result<Vec<u8>, EncodeError> {
+    let out =
+        postcard::to_extend(body, vec![kind, version]).map_err(|_| EncodeError::LimitExceeded {
             what: "encoded size",
             limit,
-        }
-    })?;
+        })?;
     if out.len() > limit {
         return Err(EncodeError::LimitExceeded {
             what: "encoded size",
@@ -306,7 +333,12 @@ fn envelope<T: Serialize>(kind: u8, body: &T, limit: usize) -> Result<Vec<u8>, E
     Ok(out)
 }
 
-fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
+/// Encodes `batch`; `place` says, for each operation in order, the place of the lease an
+/// extension may refer to instead of naming it (version 2 when any does).
+pub(crate) fn encode_batch<'b>(
+    batch: &'b Batch,
+    mut place: impl FnMut(&'b Op) -> Option<LeaseRef>,
+) -> Result<Vec<u8>, EncodeError> {
     if batch.ops.len() > MAX_BATCH_OPS {
         return Err(EncodeError::LimitExceeded {
             what: "operations per batch",
@@ -315,7 +347,17 @@ fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
     }
     let mut names = Interner::with_capacity(2 * batch.ops.len() + 2);
     let mut ops = Vec::with_capacity(batch.ops.len());
+    let mut version = SELF_CONTAINED;
     for op in &batch.ops {
+        if let (Some(at), Op::Extend { duration, .. }) = (place(op), op) {
+            version = FORMAT_VERSION;
+            ops.push(WireOp::ExtendRef {
+                slot: at.slot,
+                check: at.check,
+                ms: millis(*duration),
+            });
+            continue;
+        }
         ops.push(match op {
             Op::Claim {
                 key,
@@ -376,13 +418,21 @@ fn encode_batch(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
         strings: names.front_coded(),
         ops,
     };
-    envelope(BATCH_KIND, &wire, MAX_BATCH_BYTES)
+    envelope(BATCH_KIND, version, &wire, MAX_BATCH_BYTES)
 }
 
 fn encode_snapshot(snapshot: &Snapshot) -> Result<Vec<u8>, EncodeError> {
     let mut names = Interner::with_capacity(2 * snapshot.leases().len() + 2);
     let mut leases = Vec::with_capacity(snapshot.leases().len());
+    let mut places = Vec::with_capacity(snapshot.leases().len());
     for l in snapshot.leases() {
+        if l.slot as usize >= MAX_PLACES {
+            return Err(EncodeError::LimitExceeded {
+                what: "places of leases",
+                limit: MAX_PLACES,
+            });
+        }
+        places.push(l.slot);
         leases.push(WireLease {
             key: names.key(&l.key)?,
             holder: names.name("holder", &l.holder)?,
@@ -411,18 +461,23 @@ fn encode_snapshot(snapshot: &Snapshot) -> Result<Vec<u8>, EncodeError> {
         leases,
         pins,
     };
-    envelope(SNAPSHOT_KIND, &wire, MAX_SNAPSHOT_BYTES)
+    envelope(
+        SNAPSHOT_KIND,
+        FORMAT_VERSION,
+        &(wire, places),
+        MAX_SNAPSHOT_BYTES,
+    )
 }
 
 // ---- decoding ------------------------------------------------------------------------
 
-/// Checks the header and the size, and decodes the body, rejecting trailing bytes.
-fn open<'a, T: Deserialize<'a>>(
+/// Checks the header and the size; returns the version and the body.
+fn open<'a>(
     bytes: &'a [u8],
     kind: u8,
     expected: &'static str,
     limit: usize,
-) -> Result<T, DecodeError> {
+) -> Result<(u8, &'a [u8]), DecodeError> {
     if bytes.len() > limit {
         return Err(DecodeError::TooLarge {
             actual: bytes.len(),
@@ -439,12 +494,17 @@ fn open<'a, T: Deserialize<'a>>(
             found: *found,
         });
     }
-    if *version != FORMAT_VERSION {
+    if !(1..=FORMAT_VERSION).contains(version) {
         return Err(DecodeError::UnsupportedVersion {
             found: *version,
             supported: FORMAT_VERSION,
         });
     }
+    Ok((*version, body))
+}
+
+/// Decodes a whole body, rejecting trailing bytes.
+fn body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, DecodeError> {
     let (value, rest) = postcard::take_from_bytes::<T>(body).map_err(|e| match e {
         postcard::Error::DeserializeUnexpectedEnd => DecodeError::Truncated,
         postcard::Error::DeserializeBadVarint => DecodeError::Corrupt("bad varint"),
@@ -517,8 +577,11 @@ fn duration(ms: u64) -> Result<Duration, DecodeError> {
     Ok(Duration::from_millis(ms))
 }
 
-fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
-    let wire: WireBatch<'_> = open(bytes, BATCH_KIND, "batch", MAX_BATCH_BYTES)?;
+/// Decodes a batch; references to places resolve against `state`, the state the batch
+/// applies to.
+fn decode_batch(bytes: &[u8], state: Option<&Fsm>) -> Result<Batch, DecodeError> {
+    let (version, b) = open(bytes, BATCH_KIND, "batch", MAX_BATCH_BYTES)?;
+    let wire: WireBatch<'_> = body(b)?;
     if wire.ops.len() > MAX_BATCH_OPS {
         return Err(DecodeError::LimitExceeded {
             what: "operations per batch",
@@ -568,18 +631,60 @@ fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
                 to: t.name(to)?,
                 duration: duration(ms)?,
             },
+            WireOp::ExtendRef { slot, check, ms } => {
+                if version == SELF_CONTAINED {
+                    return Err(DecodeError::Corrupt(
+                        "a version-1 batch refers to a lease by its place",
+                    ));
+                }
+                let state = state.ok_or(DecodeError::NeedsState)?;
+                let (key, holder) =
+                    state
+                        .resolve(LeaseRef { slot, check })
+                        .ok_or(DecodeError::Corrupt(
+                            "an extension refers to a place holding no such lease",
+                        ))?;
+                Op::Extend {
+                    key,
+                    holder,
+                    duration: duration(ms)?,
+                }
+            }
         });
     }
     Ok(Batch { seq: wire.seq, ops })
 }
 
 fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
-    let wire: WireSnapshot<'_> = open(bytes, SNAPSHOT_KIND, "snapshot", MAX_SNAPSHOT_BYTES)?;
+    let (version, b) = open(bytes, SNAPSHOT_KIND, "snapshot", MAX_SNAPSHOT_BYTES)?;
+    let (wire, places): (WireSnapshot<'_>, Vec<u32>) = if version == SELF_CONTAINED {
+        let wire: WireSnapshot<'_> = body(b)?;
+        // Version 1 has no places: the leases take them in key order.
+        let places = (0u32..).take(wire.leases.len()).collect();
+        (wire, places)
+    } else {
+        body(b)?
+    };
+    if places.len() != wire.leases.len() {
+        return Err(DecodeError::Corrupt(
+            "a snapshot has not one place for every lease",
+        ));
+    }
+    let mut taken = FxHashSet::default();
+    if places
+        .iter()
+        .any(|&p| p as usize >= MAX_PLACES || !taken.insert(p))
+    {
+        return Err(DecodeError::Corrupt(
+            "a snapshot's places are out of range or not distinct",
+        ));
+    }
     let t = Table::decode(&wire.strings)?;
     let global = Time::from_millis(wire.global);
     let mut leases: Vec<SnapshotLease> = Vec::with_capacity(wire.leases.len());
-    for l in wire.leases {
+    for (l, slot) in wire.leases.into_iter().zip(places) {
         let lease = SnapshotLease {
+            slot,
             key: t.key(l.key)?,
             holder: t.name(l.holder)?,
             acquired: Time::from_millis(l.acquired),
@@ -651,14 +756,75 @@ impl Batch {
     /// The batch in the log format: a versioned postcard envelope whose names are
     /// interned and front-coded, so a batch of similar keys costs few bytes per
     /// operation. Deterministic: the same batch always gives the same bytes.
+    ///
+    /// Every lease is named (format version 1), so the bytes decode on their own; see
+    /// [`Fsm::encode_batch`] for the smaller form that refers to the state.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        encode_batch(self)
+        encode_batch(self, |_| None)
     }
 
     /// Decodes untrusted bytes. Never panics; allocates at most in proportion to
     /// `bytes.len()`, which is itself limited to [`crate::limits::MAX_BATCH_BYTES`].
+    /// A batch that refers to its state's leases by place is refused with
+    /// [`DecodeError::NeedsState`]: decode it with [`Fsm::decode_batch`].
     pub fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
-        decode_batch(bytes)
+        decode_batch(bytes, None)
+    }
+
+    /// The sequence number of an encoded batch, read without decoding the rest (it leads
+    /// the body in every version), so a batch that refers to a state can be placed in
+    /// order before that state is at hand.
+    pub fn seq_of(bytes: &[u8]) -> Result<u64, DecodeError> {
+        let (_, b) = open(bytes, BATCH_KIND, "batch", MAX_BATCH_BYTES)?;
+        postcard::take_from_bytes::<u64>(b)
+            .map(|(seq, _)| seq)
+            .map_err(|_| DecodeError::Truncated)
+    }
+}
+
+impl Fsm {
+    /// Encodes `batch` to apply to exactly this state: an extension of a lease this
+    /// state holds, by its holder, that nothing earlier in the batch revokes, hands
+    /// over, unpins or lets expire, names the lease by its place (about 6 bytes instead of
+    /// its names; format version 2). The bytes decode only against this state
+    /// ([`Fsm::decode_batch`]); without such extensions they are [`Batch::encode`]'s.
+    pub fn encode_batch(&self, batch: &Batch) -> Result<Vec<u8>, EncodeError> {
+        let mut until = self.global_time();
+        let mut touched: FxHashSet<&Key> = FxHashSet::default();
+        encode_batch(batch, |op| match op {
+            Op::SetTime { new, .. } => {
+                until = until.max(*new);
+                None
+            }
+            Op::Revoke { key, .. } | Op::Handover { key, .. } | Op::Unpin { key, .. } => {
+                touched.insert(key);
+                None
+            }
+            Op::Extend { key, holder, .. } if !touched.contains(key) => {
+                self.lease_ref(key, holder, until)
+            }
+            _ => None,
+        })
+    }
+
+    /// Decodes untrusted bytes of a batch that applies to this state, resolving the
+    /// leases it names by place (format version 2) against it; any other batch decodes as
+    /// with [`Batch::decode`]. A reference to a place that holds no such lease is
+    /// refused as corrupt. Never panics; allocates at most in proportion to
+    /// `bytes.len()`.
+    pub fn decode_batch(&self, bytes: &[u8]) -> Result<Batch, DecodeError> {
+        decode_batch(bytes, Some(self))
+    }
+
+    /// Decodes a batch against this state ([`Fsm::decode_batch`]) and applies it
+    /// ([`Fsm::apply_batch`]): how a replica follows the log. A batch that does not decode
+    /// changes nothing.
+    pub fn apply_encoded(
+        &mut self,
+        bytes: &[u8],
+    ) -> Result<Vec<Result<Applied, LeaseError>>, DecodeError> {
+        let batch = self.decode_batch(bytes)?;
+        Ok(self.apply_batch(&batch))
     }
 }
 

@@ -35,6 +35,12 @@ pub struct Config {
     /// traffic and their answers already say they succeeded). The simulator's invariant
     /// checker turns this on to follow every expiry.
     pub report_extensions: bool,
+    /// Extensions of leases the committed state holds name them by their place in it,
+    /// about 6 bytes instead of their names (on). Such batches decode only against the
+    /// state they apply to ([`Fsm::decode_batch`](crate::Fsm::decode_batch)); a reader
+    /// that decodes batches without the state (one that shows a log from its middle)
+    /// needs this off.
+    pub refer_to_state: bool,
 }
 
 impl Default for Config {
@@ -51,6 +57,7 @@ impl Default for Config {
             singular_deadline: Duration::from_secs(5),
             eager: false,
             report_extensions: false,
+            refer_to_state: true,
         }
     }
 }

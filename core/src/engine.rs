@@ -5,16 +5,20 @@
 //! yields [`Output::Timeout`]. See the crate documentation for the loop.
 
 use crate::batch::Batch;
+use crate::codec::EncodeError;
+use crate::codec::encode_batch;
 use crate::config::{Config, ConfigError};
 use crate::error::{FieldError, LeaseError};
 use crate::event::Event;
-use crate::fsm::{Fsm, LeaseInfo};
+use crate::fsm::{Fsm, LeaseInfo, LeaseRef};
+use crate::key::Key;
 use crate::lane::Lane;
 use crate::metrics::Metrics;
 use crate::op::Op;
 pub use crate::outcome::{Answer, Outcome, Ticket};
 use crate::queue::{Offer, Queue, Waiter, Waiters};
 use crate::time::Time;
+use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +123,9 @@ struct InFlight {
     timed: bool,
     /// The lane and requests of each operation after the `set_time`.
     entries: Vec<(Lane, Waiters)>,
+    /// For each operation, the place of the lease it extends when the batch names it by
+    /// place: applied there without a lookup.
+    places: Vec<Option<LeaseRef>>,
     bytes: usize,
     cut_at: Time,
     max_wait: Duration,
@@ -149,6 +156,9 @@ pub struct Engine {
     flush_wanted: bool,
     /// A reused buffer for the events of applying one operation.
     events: Vec<Event>,
+    /// Leases an in-flight batch revokes, hands over or unpins (with how many such
+    /// operations): a later batch must name them, since their places may change first.
+    unsettled: FxHashMap<Key, u32>,
 }
 
 impl Engine {
@@ -191,6 +201,7 @@ impl Engine {
             last_cut: now,
             flush_wanted: false,
             events: Vec::new(),
+            unsettled: FxHashMap::default(),
         })
     }
 
@@ -349,6 +360,7 @@ impl Engine {
                 self.answer_all(waiters, &Outcome::Aborted);
             }
         }
+        self.unsettled.clear();
     }
 
     // ---- output ------------------------------------------------------------------
@@ -509,8 +521,8 @@ impl Engine {
             .collect();
         let seq = self.next_seq;
         let batch = Batch::new(seq, ops);
-        let bytes = match batch.encode() {
-            Ok(bytes) => bytes,
+        let (bytes, places) = match self.encode(&batch) {
+            Ok(encoded) => encoded,
             Err(_) => {
                 // Unreachable: requests are validated and batches bounded below the
                 // limits. Answer rather than lose the requests.
@@ -531,11 +543,17 @@ impl Engine {
             bytes,
             ops: op_count,
         }));
+        for op in &batch.ops {
+            if let Some(key) = unsettling(op) {
+                *self.unsettled.entry(key.clone()).or_default() += 1;
+            }
+        }
         self.in_flight.push_back(InFlight {
             seq,
             batch,
             timed,
             entries,
+            places,
             bytes: len,
             cut_at: now,
             max_wait,
@@ -546,6 +564,35 @@ impl Engine {
                 .expect("the batch just cut is in flight");
             self.settle(now);
         }
+    }
+
+    /// Encodes a batch about to be appended. With [`Config::refer_to_state`], an
+    /// extension names its lease by place when nothing can move the lease before the
+    /// batch applies: the committed state holds it by that holder, it cannot expire by
+    /// the time this batch sets, and no in-flight batch (nor an earlier operation of this
+    /// one) revokes, hands over or unpins it. Returns the places used, by operation.
+    fn encode(&self, batch: &Batch) -> Result<(Vec<u8>, Vec<Option<LeaseRef>>), EncodeError> {
+        let mut places = Vec::with_capacity(batch.ops.len());
+        let refer = self.config.refer_to_state;
+        let mut here: Vec<&Key> = Vec::new();
+        let bytes = encode_batch(batch, |op| {
+            let place = match op {
+                Op::Extend { key, holder, .. }
+                    if refer
+                        && (self.unsettled.is_empty() || !self.unsettled.contains_key(key))
+                        && !here.contains(&key) =>
+                {
+                    self.fsm.lease_ref(key, holder, self.planned)
+                }
+                op => {
+                    here.extend(unsettling(op));
+                    None
+                }
+            };
+            places.push(place);
+            place
+        })?;
+        Ok((bytes, places))
     }
 
     fn mark(&mut self, seq: u64, state: Settle) -> Result<(), EngineError> {
@@ -577,19 +624,33 @@ impl Engine {
             let mut lane_ops = [0; 4];
             let mut requests = 0;
             let ops = f.batch.ops.len();
+            for op in &f.batch.ops {
+                if let Some(key) = unsettling(op) {
+                    if let Some(n) = self.unsettled.get_mut(key) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.unsettled.remove(key);
+                        }
+                    }
+                }
+            }
             if committed {
                 self.metrics.committed += 1;
-                let mut ops_iter = f.batch.ops.iter();
+                let skip = usize::from(f.timed);
                 if f.timed {
-                    let op = ops_iter.next().expect("timed batches start with set_time");
+                    let op = &f.batch.ops[0];
                     if self.apply(op).is_err() {
                         resync = true;
                     }
                 }
-                for (op, (lane, waiters)) in ops_iter.zip(f.entries) {
+                let ops_iter = f.batch.ops[skip..].iter().zip(&f.places[skip..]);
+                for ((op, place), (lane, waiters)) in ops_iter.zip(f.entries) {
                     lane_ops[lane.index()] += 1;
                     requests += waiters.len();
-                    let result = self.apply(op);
+                    let result = match (place, op) {
+                        (Some(at), Op::Extend { duration, .. }) => self.extend_at(*at, *duration),
+                        _ => self.apply(op),
+                    };
                     self.answer_applied(op, lane, waiters, result);
                 }
             } else {
@@ -638,6 +699,18 @@ impl Engine {
     fn apply(&mut self, op: &Op) -> Result<Option<u64>, LeaseError> {
         let mut events = std::mem::take(&mut self.events);
         let result = self.fsm.apply_into(op, &mut events);
+        self.emit_events(&mut events);
+        self.events = events;
+        result
+    }
+
+    /// Applies a committed extension at the place its batch named.
+    fn extend_at(&mut self, at: LeaseRef, d: Duration) -> Result<Option<u64>, LeaseError> {
+        if !self.config.report_extensions {
+            return self.fsm.extend_at(at, d, None);
+        }
+        let mut events = std::mem::take(&mut self.events);
+        let result = self.fsm.extend_at(at, d, Some(&mut events));
         self.emit_events(&mut events);
         self.events = events;
         result
@@ -707,5 +780,14 @@ impl Engine {
             self.metrics.lane_mut(entry.lane).deadline_exceeded += entry.waiters.len() as u64;
             self.answer_all(entry.waiters, &Outcome::DeadlineExceeded);
         }
+    }
+}
+
+/// The lease an operation may move to another place or holder (revoke, hand over, unpin:
+/// an unpinned lease may expire at once), which later batches must then name.
+fn unsettling(op: &Op) -> Option<&Key> {
+    match op {
+        Op::Revoke { key, .. } | Op::Handover { key, .. } | Op::Unpin { key, .. } => Some(key),
+        _ => None,
     }
 }

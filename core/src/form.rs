@@ -632,6 +632,8 @@ struct ConfigForm {
     eager: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     report_extensions: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refer_to_state: Option<bool>,
 }
 
 impl From<ConfigForm> for Config {
@@ -654,6 +656,7 @@ impl From<ConfigForm> for Config {
             singular_deadline: ms(f.singular_deadline_ms, d.singular_deadline),
             eager: f.eager.unwrap_or(d.eager),
             report_extensions: f.report_extensions.unwrap_or(d.report_extensions),
+            refer_to_state: f.refer_to_state.unwrap_or(d.refer_to_state),
         }
     }
 }
@@ -674,6 +677,7 @@ impl From<&Config> for ConfigForm {
             singular_deadline_ms: ms(c.singular_deadline),
             eager: Some(c.eager),
             report_extensions: Some(c.report_extensions),
+            refer_to_state: Some(c.refer_to_state),
         }
     }
 }

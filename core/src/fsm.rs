@@ -14,7 +14,8 @@ use crate::time::Time;
 use compact_str::CompactString;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +64,17 @@ struct Record {
     token: u64,
 }
 
+/// A held lease named by its place in the state rather than by its names: what an
+/// extension carries in a batch of format version 2 ([`Fsm::encode_batch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LeaseRef {
+    /// The lease's place.
+    pub(crate) slot: u32,
+    /// The low byte of its fencing token: a reference to a place whose grant changed
+    /// is refused rather than applied to another one.
+    pub(crate) check: u8,
+}
+
 /// A `(namespace, model)` pair, interned.
 #[derive(Debug, Clone)]
 struct Group {
@@ -78,8 +90,11 @@ pub struct Fsm {
     groups: Vec<Group>,
     group_index: HashTable<u32>,
     last_group: Option<u32>,
+    /// Held leases by place. A lease keeps its place while held, and a claim takes the
+    /// lowest free one, so places follow from the log alone: batches may name a lease by
+    /// its place ([`LeaseRef`]) and snapshots carry the places.
     slots: Vec<Option<Record>>,
-    free: Vec<u32>,
+    free: BinaryHeap<Reverse<u32>>,
     index: HashTable<u32>,
     live: usize,
     /// Slots to look at when time passes each expiry. Entries may be stale; a lease is
@@ -192,11 +207,11 @@ impl Fsm {
     /// The whole state, in canonical order, ready to encode.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
-        let mut leases: Vec<SnapshotLease> = self
-            .slots
-            .iter()
-            .flatten()
-            .map(|r| SnapshotLease {
+        let mut leases: Vec<SnapshotLease> = (0u32..)
+            .zip(&self.slots)
+            .filter_map(|(slot, r)| Some((slot, r.as_ref()?)))
+            .map(|(slot, r)| SnapshotLease {
+                slot,
                 key: self.key_of(r),
                 holder: Arc::from(r.holder.as_str()),
                 acquired: r.acquired,
@@ -218,10 +233,20 @@ impl Fsm {
             pins,
             ..Fsm::default()
         };
+        // Every lease goes back to its own place; the places between are free.
+        let places = leases
+            .iter()
+            .map(|l| l.slot as usize + 1)
+            .max()
+            .unwrap_or(0);
+        fsm.slots.resize(places, None);
+        fsm.free = (0u32..).take(places).map(Reverse).collect();
         for l in leases {
             let pinned = fsm.pins.contains_key(&l.key);
-            fsm.insert(&l.key, &l.holder, l.acquired, l.expiry, l.token, pinned);
+            fsm.insert_at(&l, pinned);
         }
+        fsm.free
+            .retain(|&Reverse(s)| fsm.slots[s as usize].is_none());
         fsm
     }
 
@@ -281,6 +306,70 @@ impl Fsm {
         }
     }
 
+    /// The place of `key` if `holder` holds it and it cannot expire before log time
+    /// `until` (the latest time the batches before the reference's apply move to): what
+    /// an extension of it may carry instead of the names.
+    pub(crate) fn lease_ref(&self, key: &Key, holder: &str, until: Time) -> Option<LeaseRef> {
+        let slot = self.find(key)?;
+        let r = self.slots[slot as usize].as_ref()?;
+        (r.holder == holder && r.expiry >= until).then_some(LeaseRef {
+            slot,
+            check: r.token as u8,
+        })
+    }
+
+    /// The lease and holder a reference names, if this state holds that grant.
+    pub(crate) fn resolve(&self, at: LeaseRef) -> Option<(Key, Arc<str>)> {
+        let r = self.slots.get(at.slot as usize)?.as_ref()?;
+        (r.token as u8 == at.check).then(|| (self.key_of(r), Arc::from(r.holder.as_str())))
+    }
+
+    /// Extends the lease at a place resolved when the batch was cut: the same as an
+    /// [`Op::Extend`] of its key by its holder, without looking the key up. Reports
+    /// `Extended` into `events` when given.
+    pub(crate) fn extend_at(
+        &mut self,
+        at: LeaseRef,
+        d: Duration,
+        events: Option<&mut Vec<Event>>,
+    ) -> Result<Option<u64>, LeaseError> {
+        let new_expiry = self.expiry_after(d)?;
+        let held = self
+            .slots
+            .get(at.slot as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|r| r.token as u8 == at.check);
+        if !held {
+            return Err(LeaseError::Invalid);
+        }
+        let (token, expiry) = self.lengthen(at.slot, new_expiry);
+        if let Some(events) = events {
+            let r = self.slots[at.slot as usize]
+                .as_ref()
+                .expect("the place was just extended");
+            events.push(Event::Extended {
+                key: self.key_of(r),
+                holder: Arc::from(r.holder.as_str()),
+                token,
+                expiry,
+            });
+        }
+        Ok(Some(token))
+    }
+
+    /// Moves the expiry of the lease at `slot` to `new_expiry` if that is later; returns
+    /// its token and expiry.
+    fn lengthen(&mut self, slot: u32, new_expiry: Time) -> (u64, Time) {
+        let r = self.slots[slot as usize]
+            .as_mut()
+            .expect("lengthened slot is live");
+        if new_expiry > r.expiry {
+            r.expiry = new_expiry;
+            self.expiries.entry(new_expiry).or_default().push(slot);
+        }
+        (r.token, r.expiry)
+    }
+
     fn claim(
         &mut self,
         key: &Key,
@@ -322,15 +411,7 @@ impl Fsm {
     ) -> Result<Option<u64>, LeaseError> {
         let new_expiry = self.expiry_after(d)?;
         let slot = self.find_held_by(key, holder)?;
-        let r = self.slots[slot as usize]
-            .as_mut()
-            .expect("indexed slot is live");
-        let token = r.token;
-        if new_expiry > r.expiry {
-            r.expiry = new_expiry;
-            self.expiries.entry(new_expiry).or_default().push(slot);
-        }
-        let expiry = r.expiry;
+        let (token, expiry) = self.lengthen(slot, new_expiry);
         events.push(Event::Extended {
             key: key.clone(),
             holder: holder.clone(),
@@ -666,7 +747,7 @@ impl Fsm {
             token,
         };
         let slot = match self.free.pop() {
-            Some(s) => {
+            Some(Reverse(s)) => {
                 self.slots[s as usize] = Some(record);
                 s
             }
@@ -675,7 +756,26 @@ impl Fsm {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 leases")
             }
         };
-        let hash = self.slot_hash(group, &key.lease);
+        self.index_slot(slot, group, &key.lease, expiry);
+    }
+
+    /// Puts a restored lease at its place (which [`Fsm::restore`] made and keeps free).
+    fn insert_at(&mut self, l: &SnapshotLease, pinned: bool) {
+        let group = self.group_of(&l.key);
+        self.slots[l.slot as usize] = Some(Record {
+            group,
+            pinned,
+            lease: CompactString::from(&*l.key.lease),
+            holder: CompactString::from(&*l.holder),
+            acquired: l.acquired,
+            expiry: l.expiry,
+            token: l.token,
+        });
+        self.index_slot(l.slot, group, &l.key.lease, l.expiry);
+    }
+
+    fn index_slot(&mut self, slot: u32, group: u32, lease: &str, expiry: Time) {
+        let hash = self.slot_hash(group, lease);
         let (slots, hasher) = (&self.slots, &FxBuildHasher);
         self.index.insert_unique(hash, slot, |&s| {
             let r = slots[s as usize].as_ref().expect("indexed slot is live");
@@ -693,7 +793,7 @@ impl Fsm {
         if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
             entry.remove();
         }
-        self.free.push(slot);
+        self.free.push(Reverse(slot));
         self.live -= 1;
         r
     }

@@ -14,3 +14,7 @@ pub const MAX_BATCH_BYTES: usize = 16 << 20;
 pub const MAX_SNAPSHOT_BYTES: usize = 512 << 20;
 /// The longest lease or pin duration, in milliseconds (about ten years).
 pub const MAX_DURATION_MS: u64 = 10 * 366 * 24 * 3600 * 1000;
+/// The most places a state numbers its held leases in (2^24, about 16.7 million): a
+/// snapshot naming a higher place is refused, so restoring one allocates a bounded table
+/// (80 bytes a place).
+pub const MAX_PLACES: usize = 1 << 24;

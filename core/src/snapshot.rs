@@ -21,6 +21,10 @@ pub struct Snapshot {
 /// One held lease in a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotLease {
+    /// Its place in the state, which batches may refer to it by: kept while the lease is
+    /// held, the lowest free one taken by each claim. A state read from a version-1
+    /// snapshot, which has no places, numbers its leases in key order.
+    pub slot: u32,
     /// The lease.
     pub key: Key,
     /// Its holder.

@@ -40,7 +40,8 @@ fn every_operation_round_trips() {
     let batch = Batch::new(u64::MAX, every_kind_of_op());
     let bytes = batch.encode().unwrap();
     assert_eq!(bytes[0], b'B');
-    assert_eq!(bytes[1], FORMAT_VERSION);
+    // A batch that names every lease is still written as version 1.
+    assert_eq!(bytes[1], 1);
     assert_eq!(Batch::decode(&bytes).unwrap(), batch);
 }
 
@@ -82,15 +83,20 @@ fn wrong_kind_version_truncation_and_trailing_bytes_are_typed_errors() {
             ..
         })
     ));
-    let mut v2 = bytes.clone();
-    v2[1] = 2;
+    let mut v3 = bytes.clone();
+    v3[1] = FORMAT_VERSION + 1;
     assert_eq!(
-        Batch::decode(&v2),
+        Batch::decode(&v3),
         Err(DecodeError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: FORMAT_VERSION + 1,
+            supported: FORMAT_VERSION
         })
     );
+    v3[1] = 0;
+    assert!(matches!(
+        Batch::decode(&v3),
+        Err(DecodeError::UnsupportedVersion { found: 0, .. })
+    ));
     for cut in 2..bytes.len() {
         assert!(
             Batch::decode(&bytes[..cut]).is_err(),
@@ -218,4 +224,183 @@ fn a_truncated_snapshot_is_an_error_at_every_length() {
             "a snapshot cut at {cut} decoded"
         );
     }
+}
+
+/// A state holding `n` leases `mysql-N` of one model, each by `mysql-N/2`.
+fn holding(n: usize) -> (Fsm, Vec<Op>) {
+    let mut fsm = Fsm::new();
+    let minute = Duration::from_secs(60);
+    for i in 0..n {
+        let lease = format!("mysql-{i}");
+        fsm.apply(&Op::claim(key(&lease), format!("{lease}/2"), minute))
+            .unwrap();
+    }
+    let extends = (0..n)
+        .map(|i| Op::extend(key(&format!("mysql-{i}")), format!("mysql-{i}/2"), minute))
+        .collect();
+    (fsm, extends)
+}
+
+#[test]
+fn extensions_of_held_leases_refer_to_their_places() {
+    let (mut fsm, extends) = holding(1_000);
+    let batch = Batch::new(3, extends);
+    let bytes = fsm.encode_batch(&batch).unwrap();
+    assert_eq!(bytes[1], FORMAT_VERSION);
+    assert!(
+        bytes.len() <= 8 * 1_000,
+        "{} bytes for 1,000 extensions",
+        bytes.len()
+    );
+    assert!(bytes.len() * 2 < batch.encode().unwrap().len());
+    // Alone the bytes do not say which leases they extend; against the state they do.
+    assert_eq!(Batch::decode(&bytes), Err(DecodeError::NeedsState));
+    assert_eq!(Batch::seq_of(&bytes), Ok(3));
+    assert_eq!(Batch::seq_of(&bytes[..2]), Err(DecodeError::Truncated));
+    assert!(
+        DecodeError::NeedsState
+            .to_string()
+            .contains("Fsm::decode_batch")
+    );
+    assert_eq!(fsm.decode_batch(&bytes).unwrap(), batch);
+    // A version-1 batch never refers to places.
+    let mut v1 = bytes.clone();
+    v1[1] = 1;
+    assert!(matches!(
+        fsm.decode_batch(&v1),
+        Err(DecodeError::Corrupt(_))
+    ));
+    // Encoding is deterministic, and the bytes apply as the named batch does.
+    assert_eq!(fsm.encode_batch(&batch).unwrap(), bytes);
+    let mut named = fsm.clone();
+    assert_eq!(
+        fsm.apply_encoded(&bytes).unwrap(),
+        named.apply_batch(&batch)
+    );
+    assert_eq!(fsm.snapshot(), named.snapshot());
+}
+
+#[test]
+fn a_reference_to_a_place_whose_grant_changed_is_refused() {
+    let (mut fsm, extends) = holding(3);
+    let bytes = fsm.encode_batch(&Batch::new(1, extends)).unwrap();
+    // mysql-1 is revoked and claimed again (the same place, a new token).
+    fsm.apply(&Op::revoke(key("mysql-1"), "mysql-1/2")).unwrap();
+    fsm.apply(&Op::claim(key("mysql-1"), "other", Duration::from_secs(5)))
+        .unwrap();
+    assert!(matches!(
+        fsm.decode_batch(&bytes),
+        Err(DecodeError::Corrupt(_))
+    ));
+    let before = fsm.snapshot();
+    assert!(fsm.apply_encoded(&bytes).is_err());
+    assert_eq!(
+        fsm.snapshot(),
+        before,
+        "a batch that does not decode changes nothing"
+    );
+}
+
+#[test]
+fn extensions_something_earlier_in_the_batch_may_move_are_named() {
+    let (fsm, _) = holding(2);
+    let d = Duration::from_secs(60);
+    // Revoked first, then extended: the place may be taken by then.
+    let revoked = Batch::new(
+        1,
+        vec![
+            Op::revoke(key("mysql-0"), "mysql-0/2"),
+            Op::extend(key("mysql-0"), "mysql-0/2", d),
+        ],
+    );
+    // Time passes its expiry first.
+    let expired = Batch::new(
+        2,
+        vec![
+            Op::set_time(Time::ZERO, Time::from_millis(120_000)),
+            Op::extend(key("mysql-1"), "mysql-1/2", d),
+        ],
+    );
+    // Extended by someone who does not hold it.
+    let stranger = Batch::new(3, vec![Op::extend(key("mysql-1"), "mysql-9/2", d)]);
+    for batch in [revoked, expired, stranger] {
+        let bytes = fsm.encode_batch(&batch).unwrap();
+        assert_eq!(bytes, batch.encode().unwrap(), "{batch:?}");
+        assert_eq!(Batch::decode(&bytes).unwrap(), batch);
+    }
+}
+
+#[test]
+fn snapshots_keep_places_so_a_restored_state_reads_the_same_references() {
+    let (mut fsm, _) = holding(4);
+    let d = Duration::from_secs(60);
+    // Free place 1, so the next claim takes it.
+    fsm.apply(&Op::revoke(key("mysql-1"), "mysql-1/2")).unwrap();
+    let bytes = fsm.snapshot().encode().unwrap();
+    assert_eq!(bytes[1], FORMAT_VERSION);
+    let mut restored = Fsm::restore(Snapshot::decode(&bytes).unwrap());
+    assert_eq!(restored.snapshot().encode().unwrap(), bytes);
+    for state in [&mut fsm, &mut restored] {
+        state.apply(&Op::claim(key("late"), "late/0", d)).unwrap();
+    }
+    assert_eq!(fsm.snapshot(), restored.snapshot());
+    let late = fsm
+        .snapshot()
+        .leases()
+        .iter()
+        .find(|l| &*l.key.lease == "late")
+        .unwrap()
+        .slot;
+    assert_eq!(late, 1, "a claim takes the lowest free place");
+    let extends = Batch::new(
+        5,
+        vec![
+            Op::extend(key("late"), "late/0", d),
+            Op::extend(key("mysql-3"), "mysql-3/2", d),
+        ],
+    );
+    let refers = fsm.encode_batch(&extends).unwrap();
+    assert_eq!(refers[1], FORMAT_VERSION);
+    assert_eq!(restored.decode_batch(&refers).unwrap(), extends);
+}
+
+#[test]
+fn version_1_snapshots_still_decode_with_places_in_key_order() {
+    let (fsm, _) = holding(3);
+    let v2 = fsm.snapshot().encode().unwrap();
+    // Version 2 is version 1's body followed by the places (a count, then each).
+    assert_eq!(&v2[v2.len() - 4..], &[3, 0, 1, 2]);
+    let mut v1 = v2[..v2.len() - 4].to_vec();
+    v1[1] = 1;
+    let snapshot = Snapshot::decode(&v1).unwrap();
+    let places: Vec<u32> = snapshot.leases().iter().map(|l| l.slot).collect();
+    assert_eq!(places, [0, 1, 2]);
+    assert_eq!(Fsm::restore(snapshot).snapshot(), fsm.snapshot());
+}
+
+#[test]
+fn snapshots_with_repeated_or_far_places_are_corrupt() {
+    let (fsm, _) = holding(2);
+    let good = fsm.snapshot().encode().unwrap();
+    assert_eq!(&good[good.len() - 3..], &[2, 0, 1]);
+    let mut repeated = good.clone();
+    let n = repeated.len();
+    repeated[n - 1] = 0;
+    assert!(matches!(
+        Snapshot::decode(&repeated),
+        Err(DecodeError::Corrupt(_))
+    ));
+    // Place 2^24 (varint 0x80 0x80 0x80 0x08), one past the limit.
+    let mut far = good[..n - 1].to_vec();
+    far.extend([0x80, 0x80, 0x80, 0x08]);
+    assert!(matches!(
+        Snapshot::decode(&far),
+        Err(DecodeError::Corrupt(_))
+    ));
+    let mut short = good[..n - 3].to_vec();
+    short.extend([1, 0]);
+    assert!(matches!(
+        Snapshot::decode(&short),
+        Err(DecodeError::Corrupt(_))
+    ));
 }

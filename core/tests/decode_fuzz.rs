@@ -10,6 +10,7 @@ use leasehold::{Batch, Fsm, Op, Snapshot, Time};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 struct Counting;
@@ -40,10 +41,32 @@ fn allowance(len: usize) -> usize {
     4 << 20 | (64 * len)
 }
 
-/// Decodes `bytes` as a batch and a snapshot, checking the peak allocation.
+/// The state the seeded operations reach: what batches that refer to places decode against.
+fn state() -> &'static Fsm {
+    static STATE: OnceLock<Fsm> = OnceLock::new();
+    STATE.get_or_init(|| {
+        let mut fsm = Fsm::new();
+        for op in seeded_ops() {
+            let _ = fsm.apply(&op);
+        }
+        fsm
+    })
+}
+
+fn seeded_ops() -> Vec<Op> {
+    common::seeded_ops(7, 400)
+        .iter()
+        .map(|&(a, b, c, d)| common::op_from(a, b, c, d, Time::ZERO))
+        .collect()
+}
+
+/// Decodes `bytes` as a batch (alone and against a state) and a snapshot, checking the
+/// peak allocation.
 fn decode_within_limits(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let state = state();
     let start = CURRENT.load(Relaxed);
     PEAK.store(start, Relaxed);
+    let against_state = state.decode_batch(bytes);
     let batch = Batch::decode(bytes);
     let snapshot = Snapshot::decode(bytes);
     let peak = PEAK.load(Relaxed) - start;
@@ -56,6 +79,10 @@ fn decode_within_limits(bytes: &[u8]) -> Result<(), TestCaseError> {
     if let Ok(b) = batch {
         prop_assert!(b.encode().is_ok());
     }
+    if let Ok(b) = against_state {
+        prop_assert!(b.encode().is_ok());
+        prop_assert!(state.clone().apply_encoded(bytes).is_ok());
+    }
     if let Ok(s) = snapshot {
         let _ = Fsm::restore(s);
     }
@@ -63,18 +90,22 @@ fn decode_within_limits(bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 fn valid_encodings() -> Vec<Vec<u8>> {
-    let stream = common::seeded_ops(7, 400);
-    let ops: Vec<Op> = stream
-        .iter()
-        .map(|&(a, b, c, d)| common::op_from(a, b, c, d, Time::ZERO))
+    let fsm = state();
+    let extends: Vec<Op> = fsm
+        .leases(Time::ZERO)
+        .into_iter()
+        .map(|l| Op::extend(l.key, l.holder, std::time::Duration::from_secs(9)))
         .collect();
-    let mut fsm = Fsm::new();
-    for op in &ops {
-        let _ = fsm.apply(op);
-    }
+    let refers = fsm.encode_batch(&Batch::new(10, extends)).unwrap();
+    assert_eq!(
+        refers[1],
+        leasehold::FORMAT_VERSION,
+        "the batch refers to places"
+    );
     vec![
-        Batch::new(9, ops).encode().unwrap(),
+        Batch::new(9, seeded_ops()).encode().unwrap(),
         fsm.snapshot().encode().unwrap(),
+        refers,
     ]
 }
 

@@ -47,7 +47,7 @@ fn replay(dir: &Path) -> Fsm {
         Fsm::restore(leasehold::Snapshot::decode(&s.bytes).unwrap())
     });
     for record in &recovery.records {
-        let _ = fsm.apply_batch(&Batch::decode(record).unwrap());
+        fsm.apply_encoded(record).unwrap();
     }
     fsm
 }
@@ -216,7 +216,7 @@ fn a_torn_last_record_is_cut_off_at_every_byte() {
     for &s in &starts[..starts.len() - 1] {
         let len = u32::from_le_bytes(bytes[s..s + 4].try_into().unwrap()) as usize;
         let record = &bytes[s + FRAME_HEADER_LEN..s + FRAME_HEADER_LEN + len];
-        let _ = expected.apply_batch(&Batch::decode(record).unwrap());
+        expected.apply_encoded(record).unwrap();
     }
     let expected = encoded(&expected);
     assert_ne!(expected, encoded(&all), "the last record changes the state");
@@ -712,7 +712,7 @@ fn a_log_file_of_the_previous_release_is_migrated_and_replays() {
     std::fs::copy(&fixture, &path).unwrap();
     let mut expected = Fsm::new();
     for record in frame::scan(&old).unwrap().records {
-        let _ = expected.apply_batch(&Batch::decode(record).unwrap());
+        expected.apply_encoded(record).unwrap();
     }
     assert_eq!(expected.leases(leasehold::Time::ZERO).len(), 20);
 

@@ -46,9 +46,12 @@ fn drain(engine: &mut Engine) -> Drained {
     let mut d = Drained::default();
     loop {
         match engine.poll_output() {
-            Output::Append(a) => d
-                .appends
-                .push(Batch::decode(&a.bytes).expect("engine batches decode")),
+            Output::Append(a) => d.appends.push(
+                engine
+                    .fsm()
+                    .decode_batch(&a.bytes)
+                    .expect("engine batches decode"),
+            ),
             Output::Answer(a) => d.answers.push(a),
             Output::Event(e) => d.events.push(e),
             Output::Settled(_) => {}

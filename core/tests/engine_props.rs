@@ -4,7 +4,7 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use leasehold::{Batch, Config, Engine, Key, Op, Outcome, Output, SINGULAR_NAMESPACE, Time};
+use leasehold::{Batch, Config, Engine, Fsm, Key, Op, Outcome, Output, SINGULAR_NAMESPACE, Time};
 use proptest::prelude::*;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -49,20 +49,22 @@ fn request(kind: u8, k: u8, h: u8, tag: u64) -> Op {
     let key = Key::new(ns, "m", format!("l{}", k % 6));
     let holder = format!("h{}", h % 3);
     let d = Duration::from_millis(tag);
-    match kind % 6 {
+    match kind % 8 {
         0 | 1 => Op::claim(key, holder, d),
         2 | 3 => Op::extend(key, holder, d),
         4 => Op::revoke(key, holder),
-        _ => Op::pin_until(key, holder, Time::from_millis(1_000_000 + tag), "r"),
+        5 => Op::pin_until(key, holder, Time::from_millis(1_000_000 + tag), "r"),
+        6 => Op::unpin(key, holder),
+        _ => Op::handover(key, holder, format!("h{}", (h % 3 + 1) % 3), d),
     }
 }
 
 /// The tag of a logged operation, if it carries one.
 fn tag(op: &Op) -> Option<u64> {
     match op {
-        Op::Claim { duration, .. } | Op::Extend { duration, .. } => {
-            Some(duration.as_millis() as u64)
-        }
+        Op::Claim { duration, .. }
+        | Op::Extend { duration, .. }
+        | Op::Handover { duration, .. } => Some(duration.as_millis() as u64),
         Op::Pin { until: Some(u), .. } => Some(u.as_millis() - 1_000_000),
         _ => None,
     }
@@ -79,16 +81,20 @@ proptest! {
         let mut engine = Engine::new(config, Time::ZERO).unwrap();
         let mut now = Time::ZERO;
         let mut log: VecDeque<u64> = VecDeque::new();
-        let mut appended: HashMap<u64, Batch> = HashMap::new();
+        // Each batch as decoded when appended (against the committed state then) and its
+        // bytes, which a replica decodes against the state it applies them to.
+        let mut appended: HashMap<u64, (Batch, Vec<u8>)> = HashMap::new();
+        let mut replica = Fsm::new();
         let mut committed_tags = Vec::new();
         let mut answers: HashMap<u64, Vec<Outcome>> = HashMap::new();
         let mut tags: HashMap<u64, u64> = HashMap::new();
         let mut next_tag = 1_000;
-        let drain = |engine: &mut Engine, log: &mut VecDeque<u64>, appended: &mut HashMap<u64, Batch>, answers: &mut HashMap<u64, Vec<Outcome>>| loop {
+        let drain = |engine: &mut Engine, log: &mut VecDeque<u64>, appended: &mut HashMap<u64, (Batch, Vec<u8>)>, answers: &mut HashMap<u64, Vec<Outcome>>| loop {
             match engine.poll_output() {
                 Output::Append(a) => {
                     log.push_back(a.seq);
-                    appended.insert(a.seq, Batch::decode(&a.bytes).unwrap());
+                    let batch = engine.fsm().decode_batch(&a.bytes).unwrap();
+                    appended.insert(a.seq, (batch, a.bytes));
                 }
                 Output::Answer(a) => answers.entry(a.ticket.0).or_default().push(a.outcome),
                 Output::Event(_) | Output::Settled(_) => {}
@@ -108,7 +114,10 @@ proptest! {
                 }
                 Step::Commit => {
                     if let Some(seq) = log.pop_front() {
-                        committed_tags.extend(appended[&seq].ops.iter().filter_map(tag));
+                        let (batch, bytes) = &appended[&seq];
+                        committed_tags.extend(batch.ops.iter().filter_map(tag));
+                        prop_assert_eq!(&replica.decode_batch(bytes).unwrap(), batch);
+                        replica.apply_encoded(bytes).unwrap();
                         engine.handle_committed(now, seq).unwrap();
                     }
                 }
@@ -123,10 +132,16 @@ proptest! {
         }
         // Let the log commit everything still pending, then stop.
         while let Some(seq) = log.pop_front() {
-            committed_tags.extend(appended[&seq].ops.iter().filter_map(tag));
+            let (batch, bytes) = &appended[&seq];
+            committed_tags.extend(batch.ops.iter().filter_map(tag));
+            prop_assert_eq!(&replica.decode_batch(bytes).unwrap(), batch);
+            replica.apply_encoded(bytes).unwrap();
             engine.handle_committed(now, seq).unwrap();
             drain(&mut engine, &mut log, &mut appended, &mut answers);
         }
+        // A replica that decoded every committed batch against its own state is where
+        // the engine is, byte for byte (places included).
+        prop_assert_eq!(replica.snapshot().encode().unwrap(), engine.fsm().snapshot().encode().unwrap());
         engine.shutdown(now);
         drain(&mut engine, &mut log, &mut appended, &mut answers);
         prop_assert!(log.is_empty());

@@ -186,7 +186,8 @@ fn config_reads_what_is_given_and_defaults_the_rest() {
     assert_eq!(back, config);
     let written = serde_json::to_value(Config::default()).unwrap();
     assert_eq!(written["claimDeadlineMs"], 3_000);
-    assert_eq!(written.as_object().unwrap().len(), 11);
+    assert_eq!(written.as_object().unwrap().len(), 12);
+    assert_eq!(written["referToState"], true);
     let err = serde_json::from_value::<Config>(json!({"batchInterval": 5})).unwrap_err();
     assert!(
         err.to_string().contains("unknown field `batchInterval`"),

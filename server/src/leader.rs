@@ -175,7 +175,14 @@ impl Task {
             .ok()
             .flatten();
         let next_seq = next_seq.max(seen.map_or(1, |s| s + 1));
-        let Ok(engine) = Engine::with_state(self.config.clone(), fsm, next_seq, self.now()) else {
+        // The service's log is read without its state (a request's fate after a lost
+        // connection, the fault checker, the segment files a dashboard opens), so its
+        // batches name every lease rather than refer to places in the state.
+        let config = leasehold::Config {
+            refer_to_state: false,
+            ..self.config.clone()
+        };
+        let Ok(engine) = Engine::with_state(config, fsm, next_seq, self.now()) else {
             return next_seq;
         };
         let (done_tx, done_rx) = mpsc::unbounded_channel();

@@ -21,7 +21,6 @@
 //! and on demand ([`Driver::compact`](super::Driver::compact)).
 
 use super::store::{StoreError, StoreOptions, write_snapshot};
-use crate::batch::Batch;
 use crate::fsm::Fsm;
 use crossbeam_channel::{Receiver, Sender, select};
 use std::io;
@@ -90,9 +89,7 @@ impl Compactor {
         // The log thread appends only what the engine encoded, and the driver checked
         // every replayed record at open, so a record that does not decode cannot occur;
         // if one did, skipping it would only make a later snapshot refuse to match.
-        if let Ok(batch) = Batch::decode(record) {
-            let _ = self.fsm.apply_batch(&batch);
-        }
+        let _ = self.fsm.apply_encoded(record);
         self.applied += 1;
         self.since_records += 1;
         self.since_bytes += record.len() as u64;

@@ -41,7 +41,6 @@
 use super::compactor::{CompactReply, Compactor, Taken};
 use super::log::{Log, MemoryLog};
 use super::store::{Store, StoreError, StoreOptions};
-use crate::batch::Batch;
 use crate::codec::DecodeError;
 use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, Output};
@@ -359,8 +358,9 @@ impl Driver {
         let mut last_seq = covers;
         let mut replayed_bytes = 0;
         for (index, record) in (covers + 1..).zip(&recovery.records) {
-            let batch =
-                Batch::decode(record).map_err(|source| DriverError::Decode { index, source })?;
+            let batch = fsm
+                .decode_batch(record)
+                .map_err(|source| DriverError::Decode { index, source })?;
             // Refused operations are part of the log's meaning; every replica refuses them.
             let _ = fsm.apply_batch(&batch);
             last_seq = last_seq.max(batch.seq);

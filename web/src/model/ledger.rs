@@ -174,11 +174,17 @@ impl Ledger {
     /// the driver starts with its own batches (from seq 1, each opening with a
     /// `setTime`); they apply like any other.
     pub fn import(batches: Vec<Vec<u8>>) -> Result<Ledger, BadRecord> {
-        let decoded: Vec<Batch> = batches
-            .iter()
-            .enumerate()
-            .map(|(record, b)| Batch::decode(b).map_err(|error| BadRecord { record, error }))
-            .collect::<Result<_, _>>()?;
+        // In order, each against the state it applies to: a driver's log names the
+        // leases it extends by their places in that state.
+        let mut state = Fsm::new();
+        let mut decoded: Vec<Batch> = Vec::with_capacity(batches.len());
+        for (record, b) in batches.iter().enumerate() {
+            let batch = state
+                .decode_batch(b)
+                .map_err(|error| BadRecord { record, error })?;
+            state.apply_batch(&batch);
+            decoded.push(batch);
+        }
         let mut seen = std::collections::BTreeSet::new();
         for op in decoded.iter().flat_map(|b| &b.ops) {
             if let Some(key) = op.key() {
@@ -186,8 +192,8 @@ impl Ledger {
             }
         }
         let mut ledger = Ledger::new(seen, true);
-        for (batch, bytes) in decoded.iter().zip(batches) {
-            ledger.apply(batch, bytes);
+        for batch in &decoded {
+            ledger.apply(batch, self_contained(batch));
         }
         Ok(ledger)
     }
@@ -230,10 +236,12 @@ impl Ledger {
         ledger
     }
 
-    /// Decodes and applies one committed batch.
+    /// Decodes one committed batch against the ledger's state (the one it applies to)
+    /// and applies it; the log keeps it in the form that names every lease, so a batch
+    /// shown or exported later decodes on its own.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<(), DecodeError> {
-        let batch = Batch::decode(bytes)?;
-        self.apply(&batch, bytes.to_vec());
+        let batch = self.fsm.decode_batch(bytes)?;
+        self.apply(&batch, self_contained(&batch));
         Ok(())
     }
 
@@ -463,6 +471,13 @@ impl Ledger {
     pub fn violation(&self) -> Option<&Violation> {
         self.violation.as_ref()
     }
+}
+
+/// A batch in the form that names every lease ([`Batch::encode`]): what a ledger's log
+/// keeps, whatever form the batch arrived in.
+fn self_contained(batch: &Batch) -> Vec<u8> {
+    // A decoded batch is within every limit, so it encodes again.
+    batch.encode().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub struct Live {
     /// How many of the simulation's recorded batches were taken.
     cursor: usize,
     /// Appended, not yet settled.
-    pending: VecDeque<(Batch, Vec<u8>)>,
+    pending: VecDeque<(u64, Vec<u8>)>,
     abandoned: BTreeSet<u64>,
     series: Series,
 }
@@ -104,9 +104,11 @@ impl Live {
     /// Takes newly recorded batches and applies the settled ones to `ledger`.
     pub fn sync(&mut self, ledger: &mut Ledger) {
         let recorded = self.sim.recording();
+        // A batch may name leases by their places in the state it applies to, so it is
+        // decoded only when it applies; until then its sequence number places it.
         for bytes in &recorded[self.cursor.min(recorded.len())..] {
-            if let Ok(batch) = Batch::decode(bytes) {
-                self.pending.push_back((batch, bytes.clone()));
+            if let Ok(seq) = Batch::seq_of(bytes) {
+                self.pending.push_back((seq, bytes.clone()));
             }
         }
         self.cursor = recorded.len();
@@ -117,10 +119,11 @@ impl Live {
                 self.abandoned.insert(report.seq);
             }
         }
-        while self.pending.front().is_some_and(|(b, _)| b.seq <= settled) {
-            let (batch, bytes) = self.pending.pop_front().expect("front exists");
-            if !self.abandoned.remove(&batch.seq) {
-                ledger.apply(&batch, bytes);
+        while self.pending.front().is_some_and(|(seq, _)| *seq <= settled) {
+            let (seq, bytes) = self.pending.pop_front().expect("front exists");
+            if !self.abandoned.remove(&seq) {
+                // The engine's own batches decode against the state they apply to.
+                let _ = ledger.apply_bytes(&bytes);
             }
         }
         self.series.observe(&self.sim);
