@@ -1,5 +1,6 @@
 //! Micro benchmark of the engine end to end per request: submit, cut a batch, encode it,
-//! decode it as the log hands it back, commit, apply and answer, over 100,000 leases.
+//! decode it as the log hands it back, commit, apply and answer, over 100,000 and
+//! 1,000,000 leases.
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -7,10 +8,10 @@ use leasehold_benches::engine_cost::{BATCH_OPS, EngineRig};
 
 /// Leases held while measuring (fewer in a debug build, which only checks that the
 /// benchmark runs).
-const LEASES: usize = if cfg!(debug_assertions) {
-    5_000
+const LEASES: [usize; 2] = if cfg!(debug_assertions) {
+    [5_000, 10_000]
 } else {
-    100_000
+    [100_000, 1_000_000]
 };
 
 fn main() {
@@ -18,9 +19,9 @@ fn main() {
 }
 
 /// One batch of extensions through the engine, per request.
-#[divan::bench(min_time = 1)]
-fn extend_end_to_end(bencher: Bencher) {
-    let mut rig = EngineRig::new(LEASES);
+#[divan::bench(min_time = 1, args = LEASES)]
+fn extend_end_to_end(bencher: Bencher, leases: usize) {
+    let mut rig = EngineRig::new(leases);
     bencher
         .counter(ItemsCount::new(BATCH_OPS))
         .bench_local(move || {
@@ -30,9 +31,9 @@ fn extend_end_to_end(bencher: Bencher) {
 }
 
 /// The baseline: plain hash map updates over the same keys, per operation.
-#[divan::bench(min_time = 1)]
-fn hashmap_baseline(bencher: Bencher) {
-    let mut rig = EngineRig::new(LEASES);
+#[divan::bench(min_time = 1, args = LEASES)]
+fn hashmap_baseline(bencher: Bencher, leases: usize) {
+    let mut rig = EngineRig::new(leases);
     bencher
         .counter(ItemsCount::new(BATCH_OPS))
         .bench_local(move || rig.baseline_round(BATCH_OPS));

@@ -82,6 +82,14 @@ struct Group {
     model: Arc<str>,
 }
 
+impl Group {
+    /// Whether `key` belongs to this group; callers mostly share the very strings.
+    fn is(&self, key: &Key) -> bool {
+        (Arc::ptr_eq(&self.namespace, &key.namespace) || self.namespace == key.namespace)
+            && (Arc::ptr_eq(&self.model, &key.model) || self.model == key.model)
+    }
+}
+
 /// The lease state machine. See the crate documentation for a tour.
 #[derive(Debug, Clone, Default)]
 pub struct Fsm {
@@ -664,8 +672,7 @@ impl Fsm {
     /// The group of `key`, interned on first use.
     fn group_of(&mut self, key: &Key) -> u32 {
         if let Some(g) = self.last_group {
-            let group = &self.groups[g as usize];
-            if group.namespace == key.namespace && group.model == key.model {
+            if self.groups[g as usize].is(key) {
                 return g;
             }
         }
@@ -696,12 +703,7 @@ impl Fsm {
 
     fn find(&self, key: &Key) -> Option<u32> {
         let gid = match self.last_group {
-            Some(g)
-                if self.groups[g as usize].namespace == key.namespace
-                    && self.groups[g as usize].model == key.model =>
-            {
-                g
-            }
+            Some(g) if self.groups[g as usize].is(key) => g,
             _ => self.find_group(&key.namespace, &key.model)?,
         };
         let hash = self.slot_hash(gid, &key.lease);
