@@ -260,7 +260,7 @@ fn extensions_of_held_leases_refer_to_their_places() {
     assert!(
         DecodeError::NeedsState
             .to_string()
-            .contains("Fsm::decode_batch")
+            .contains("against that state")
     );
     assert_eq!(fsm.decode_batch(&bytes).unwrap(), batch);
     // A version-1 batch never refers to places.
