@@ -6,8 +6,8 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use leasehold::{
-    Batch, Config, DecodeError, Engine, FORMAT_VERSION, Fsm, Key, LeaseError, Op, Outcome,
-    Output, Ticket, Time,
+    Batch, Config, DecodeError, Engine, FORMAT_VERSION, Fsm, Key, LeaseError, Op, Outcome, Output,
+    Ticket, Time,
 };
 use std::time::Duration;
 
@@ -52,7 +52,10 @@ fn holding(config: Config, leases: &[&str]) -> (Engine, Fsm) {
 }
 
 fn extend(e: &mut Engine, now: u64, lease: &str) -> Ticket {
-    e.handle_request(at(now), Op::extend(key(lease), format!("{lease}/0"), MINUTE))
+    e.handle_request(
+        at(now),
+        Op::extend(key(lease), format!("{lease}/0"), MINUTE),
+    )
 }
 
 #[test]
@@ -111,7 +114,10 @@ fn a_lease_revoked_in_flight_is_named_by_the_next_batch() {
 #[test]
 fn a_lease_the_batch_lets_expire_is_named() {
     let mut e = Engine::new(Config::default(), Time::ZERO).unwrap();
-    e.handle_request(at(0), Op::claim(key("a"), "a/0", Duration::from_millis(150)));
+    e.handle_request(
+        at(0),
+        Op::claim(key("a"), "a/0", Duration::from_millis(150)),
+    );
     e.handle_timeout(at(100));
     drain(&mut e);
     e.handle_committed(at(100), 1).unwrap();
