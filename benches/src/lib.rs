@@ -4,6 +4,9 @@
 //! `compaction` binary).
 
 pub mod compaction;
+// Threads and a histogram crate built natively only (`apply` is also built for wasm32).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod driver_cost;
 pub mod durability;
 pub mod engine_cost;
 pub mod figures;

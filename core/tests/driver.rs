@@ -4,7 +4,7 @@
 #![cfg(feature = "driver")]
 
 use leasehold::driver::{
-    Driver, DriverError, Log, MemoryLog, Pending, RequestError, Store, StoreOptions,
+    Driver, DriverError, Log, MemoryLog, PartialAppend, Pending, RequestError, Store, StoreOptions,
 };
 use leasehold::frame::{self, FILE_HEADER, FRAME_HEADER_LEN};
 use leasehold::{
@@ -734,4 +734,106 @@ fn a_log_file_of_the_previous_release_is_migrated_and_replays() {
     let (driver, opened) = Driver::open(config(), &path).unwrap();
     assert!(!opened.migrated, "migrated once");
     driver.shutdown().unwrap();
+}
+
+/// A memory log whose appends each wait for a permit, and which records how many
+/// records each call carried.
+struct GatedLog {
+    inner: MemoryLog,
+    permits: std::sync::mpsc::Receiver<()>,
+    groups: Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl Log for GatedLog {
+    fn append(&mut self, record: &[u8]) -> io::Result<()> {
+        self.append_all(&[record]).map_err(|partial| partial.error)
+    }
+
+    fn append_all(&mut self, records: &[&[u8]]) -> Result<(), PartialAppend> {
+        let closed = |durable| PartialAppend {
+            durable,
+            error: io::Error::other("no more permits"),
+        };
+        self.permits.recv().map_err(|_| closed(0))?;
+        self.groups.lock().unwrap().push(records.len());
+        for (durable, record) in records.iter().enumerate() {
+            self.inner
+                .append(record)
+                .map_err(|error| PartialAppend { durable, error })?;
+        }
+        Ok(())
+    }
+
+    fn records(&self) -> usize {
+        self.inner.records()
+    }
+}
+
+#[test]
+fn answers_wait_for_their_batch_to_be_durable_and_waiting_batches_share_an_append() {
+    let (permit, permits) = std::sync::mpsc::channel();
+    let groups = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = GatedLog {
+        inner: MemoryLog::new(),
+        permits,
+        groups: Arc::clone(&groups),
+    };
+    let driver = Driver::start(slow_config(), log, Fsm::new(), 1).unwrap();
+    // Singular requests are cut at once, a batch each, and the log holds the first.
+    let mut pending: Vec<Pending> = (0..4)
+        .map(|i| {
+            let key = Key::new(SINGULAR_NAMESPACE, "controller", format!("job-{i}"));
+            driver.submit(Op::claim(key, "controller/0", ms(60_000)))
+        })
+        .collect();
+    // Nothing is answered before the log says it is durable.
+    for _ in 0..4 {
+        let p = pending.remove(0);
+        pending.push(p.wait_timeout(ms(50)).expect_err("not durable yet"));
+    }
+    for _ in 0..4 {
+        permit.send(()).unwrap();
+    }
+    for p in pending {
+        assert!(matches!(p.result(), Ok(Some(_))));
+    }
+    // The batches cut while the first append waited went to the log together.
+    let groups = groups.lock().unwrap().clone();
+    assert_eq!(groups.iter().sum::<usize>(), 4, "{groups:?}");
+    assert!(groups.len() <= 2, "{groups:?}");
+    assert_eq!(driver.shutdown().unwrap().len(), 4);
+}
+
+#[test]
+fn a_store_appends_records_together_across_segments_and_says_how_many_are_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        segment_bytes: 100,
+        ..StoreOptions::default()
+    };
+    let (mut store, _) = Store::open(dir.path(), options).unwrap();
+    let mut expected: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 20 + usize::from(i)]).collect();
+    let records: Vec<&[u8]> = expected.iter().map(Vec::as_slice).collect();
+    store.append_all(&records).unwrap();
+    assert_eq!(store.records(), 10);
+    let segments = std::fs::read_dir(dir.path()).unwrap().count();
+    assert!(segments >= 4, "{segments} files");
+
+    // An empty record is refused: those before it are durable, nothing after it is
+    // appended, and the store goes on.
+    let partial = store
+        .append_all(&[b"eleven", b"", b"thirteen"])
+        .unwrap_err();
+    assert_eq!(partial.durable, 1);
+    assert_eq!(partial.error.kind(), io::ErrorKind::InvalidInput);
+    store.append(b"twelve").unwrap();
+    expected.extend([b"eleven".to_vec(), b"twelve".to_vec()]);
+    assert_eq!(store.read(1, 13).unwrap(), expected);
+
+    // Each record's place is known: the log can be cut after any of them.
+    store.truncate_after(7).unwrap();
+    assert_eq!(store.read(1, 8).unwrap(), expected[..7]);
+    drop(store);
+    let (_, recovery) = Store::open(dir.path(), options).unwrap();
+    assert_eq!(recovery.records, expected[..7]);
 }

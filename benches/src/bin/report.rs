@@ -8,6 +8,7 @@
 //! Progress goes to stderr, the figures to stdout.
 
 use clap::Parser;
+use leasehold_benches::driver_cost::{DriverCost, DriverPlan, driver_cost};
 use leasehold_benches::durability::{Durability, durability};
 use leasehold_benches::engine_cost::{EngineCost, engine_cost};
 use leasehold_benches::figures::{self, ApplySetup, ApplyVsHashMap, CodecPerOp, Plan, WireSize};
@@ -38,6 +39,7 @@ struct Report {
     codec: CodecPerOp,
     engine: EngineCost,
     durability: Durability,
+    driver: DriverCost,
 }
 
 fn main() -> ExitCode {
@@ -88,6 +90,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let plan = DriverPlan::DEFAULT;
+    progress(&format!(
+        "measuring the driver end to end on a store (fsync per batch): {} leases, {} threads × {} in flight, {} rounds of {:.1} s…",
+        plan.leases,
+        plan.threads,
+        plan.in_flight,
+        plan.rounds,
+        plan.round.as_secs_f64()
+    ));
+    let driver = match driver_cost(&dir.path().join("driver"), plan) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("report: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     progress(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));
 
     let report = Report {
@@ -97,6 +115,7 @@ fn main() -> ExitCode {
         codec,
         engine,
         durability,
+        driver,
     };
     let out = if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -125,6 +144,7 @@ fn table(r: &Report) -> String {
     let c = &r.codec;
     let e = &r.engine;
     let d = &r.durability;
+    let v = &r.driver;
     let rows = [
         (
             format!("wire size, batch of {} claims", w.ops),
@@ -175,6 +195,17 @@ fn table(r: &Report) -> String {
             format!("file log, fsync per batch of {}", d.batch_ops),
             format!("{:.0} ops/s", d.batched_ops_per_sec),
             format!("{:.0}x per-operation fsync", d.ratio),
+        ),
+        (
+            format!(
+                "driver end to end, durable: {} threads × {} in flight, {} leases",
+                v.threads, v.in_flight_per_thread, v.leases
+            ),
+            format!("{:.2} M req/s", v.requests_per_second / 1e6),
+            format!(
+                "p50 {:.2} ms, p99 {:.2} ms; {:.0} ops per fsynced batch",
+                v.p50_ms, v.p99_ms, v.ops_per_batch
+            ),
         ),
     ];
     let width = rows.iter().map(|(name, ..)| name.len()).max().unwrap_or(0);

@@ -1,6 +1,9 @@
-//! Why the on-disk store could not be opened or written.
+//! Why the on-disk store could not be opened or written, and why a request did not
+//! succeed.
 
+use crate::error::{FieldError, LeaseError};
 use crate::frame::ScanError;
+use crate::outcome::Outcome;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -60,6 +63,47 @@ impl StoreError {
         move |source| StoreError::Io {
             path: path.to_path_buf(),
             source,
+        }
+    }
+}
+
+/// Why a request did not succeed: every [`Outcome`] but success, and a stopped driver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The request reached the log and the state machine refused it (e.g. the lease is
+    /// held by another holder).
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    /// Refused for lack of room, or queued when the driver shut down; not applied, safe
+    /// to retry.
+    #[error("request shed: not applied, safe to retry")]
+    Shed,
+    /// Not placed in a batch before its lane's deadline; not applied, safe to retry.
+    #[error("request deadline exceeded before it was batched: not applied, safe to retry")]
+    DeadlineExceeded,
+    /// The log abandoned the batch carrying it; read the lease state before acting.
+    #[error("the log abandoned the batch carrying the request; read the lease state")]
+    Aborted,
+    /// Malformed; never queued. The error names the field.
+    #[error("request rejected: {0}")]
+    Rejected(FieldError),
+    /// The driver has shut down; the request was not taken.
+    #[error("the driver has shut down")]
+    Stopped,
+}
+
+impl RequestError {
+    /// The result an outcome stands for: the fencing token (if any) on success, else the
+    /// error.
+    pub fn result_of(outcome: Outcome) -> Result<Option<u64>, RequestError> {
+        match outcome {
+            Outcome::Applied(Ok(token)) => Ok(token),
+            Outcome::Applied(Err(e)) => Err(RequestError::Lease(e)),
+            Outcome::Shed => Err(RequestError::Shed),
+            Outcome::DeadlineExceeded => Err(RequestError::DeadlineExceeded),
+            Outcome::Aborted => Err(RequestError::Aborted),
+            Outcome::Rejected(e) => Err(RequestError::Rejected(e)),
         }
     }
 }

@@ -19,6 +19,23 @@ pub trait Log: Send {
     /// refuse further appends (see [`Store::is_poisoned`](super::Store::is_poisoned)).
     fn append(&mut self, record: &[u8]) -> io::Result<()>;
 
+    /// Appends `records` in order, as [`Log::append`] would one after the other; a log
+    /// may make them durable together ([`Store`](super::Store) writes them at once and
+    /// fsyncs once). When this returns `Ok`, every one of them is durable.
+    ///
+    /// # Errors
+    ///
+    /// [`PartialAppend`]: how many of the first records are durable (each of the others
+    /// may or may not have been stored, as after a failed [`Log::append`]), and why the
+    /// next failed.
+    fn append_all(&mut self, records: &[&[u8]]) -> Result<(), PartialAppend> {
+        for (durable, record) in records.iter().enumerate() {
+            self.append(record)
+                .map_err(|error| PartialAppend { durable, error })?;
+        }
+        Ok(())
+    }
+
     /// How many records the log holds, counting those replayed when it was opened.
     fn records(&self) -> usize;
 
@@ -39,6 +56,10 @@ impl<L: Log + ?Sized> Log for Box<L> {
         (**self).append(record)
     }
 
+    fn append_all(&mut self, records: &[&[u8]]) -> Result<(), PartialAppend> {
+        (**self).append_all(records)
+    }
+
     fn records(&self) -> usize {
         (**self).records()
     }
@@ -46,6 +67,15 @@ impl<L: Log + ?Sized> Log for Box<L> {
     fn snapshot_taken(&mut self, covers: u64) -> Result<(), StoreError> {
         (**self).snapshot_taken(covers)
     }
+}
+
+/// How far a [`Log::append_all`] got before it failed.
+#[derive(Debug)]
+pub struct PartialAppend {
+    /// How many of the first records are durable.
+    pub durable: usize,
+    /// Why the next one failed.
+    pub error: io::Error,
 }
 
 /// Checks a record against the limits every log enforces ([`frame::check_record`]).

@@ -19,10 +19,13 @@
 mod compactor;
 mod error;
 pub mod log;
+mod mailbox;
+mod replies;
+mod reply;
 pub mod runtime;
 pub mod store;
 
-pub use log::{Log, MemoryLog};
+pub use log::{Log, MemoryLog, PartialAppend};
 pub use runtime::{Driver, DriverError, Opened, Pending, RequestError};
 pub use store::{
     Recovery, Store, StoreError, StoreOptions, StoredSnapshot, write_durably, write_snapshot,

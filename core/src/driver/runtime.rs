@@ -2,20 +2,26 @@
 //! log thread.
 //!
 //! ```text
-//!  callers ──requests──▶ engine thread ──appends──▶ log thread ──▶ Log (fsync)
-//!     ▲                    │   ▲                        │
-//!     └──── one-shot ──────┘   └──── committed/abandoned┘
-//!           replies
+//!  callers ──requests──▶ mailbox ──▶ engine thread ──appends──▶ log thread ──▶ Log (fsync)
+//!     ▲                    ▲            │                           │
+//!     └── answer slots ────┼────────────┘                           │
+//!                          └────────── committed / abandoned ───────┘
 //! ```
 //!
 //! The engine thread owns the [`Engine`] (replicated mode) and runs the crate's drain
 //! loop: after every input it drains [`Engine::poll_output`] until [`Output::Timeout`],
 //! then waits for the next request, the next log completion or that timeout, whichever
-//! comes first. It reads the clock for the engine: [`Driver::now`], milliseconds since the
-//! driver started, is the engine's local time. Each [`Output::Append`] goes to the log
-//! thread, which appends it ([`Store`] fsyncs each one) and reports it committed, or
-//! abandoned when the append fails; up to [`Config::max_in_flight`] batches are in the
-//! pipeline at once.
+//! comes first. Requests and the log's reports arrive in one mailbox that the engine
+//! thread empties whole each time it wakes: every request posted since it last looked,
+//! from any number of threads, for one lock and one clock reading. It reads the clock
+//! for the engine: [`Driver::now`], milliseconds since the driver started, is the
+//! engine's local time. Each [`Output::Append`] goes to the log thread, which appends
+//! it, together with any others waiting, with one fsync for all of them
+//! ([`Log::append_all`]; [`Store`] fsyncs once per call), and only then reports each
+//! committed (or abandoned when the append fails); up to [`Config::max_in_flight`]
+//! batches are in the pipeline at once. A request's answer goes into a slot its
+//! [`Pending`] waits on; the engine thread fills every answer of a batch before it wakes
+//! the callers asleep on theirs.
 //!
 //! Every request gets exactly one answer. [`Driver::shutdown`] (or dropping the last
 //! handle) stops taking requests, lets the batches already cut reach the log, answers
@@ -40,21 +46,22 @@
 
 use super::compactor::{CompactReply, Compactor, Taken};
 use super::log::{Log, MemoryLog};
+use super::mailbox::Mailbox;
+use super::replies::Replies;
+use super::reply::{self, Reply, Wake};
 use super::store::{Store, StoreError, StoreOptions};
 use crate::codec::DecodeError;
 use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, Output};
-use crate::error::{FieldError, LeaseError};
 use crate::event::Event;
 use crate::frame::TornTail;
 use crate::fsm::{Fsm, LeaseInfo};
 use crate::key::Key;
 use crate::metrics::Metrics;
 use crate::op::Op;
-use crate::outcome::{Outcome, Ticket};
 use crate::snapshot::Snapshot;
 use crate::time::Time;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, select};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
 use rustc_hash::FxHashMap;
 use std::fmt;
 use std::io;
@@ -64,9 +71,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// The most requests the engine thread takes from its inbox before it drains the
-/// engine's outputs and looks at the clock again.
-const INBOX_BURST: usize = 1_024;
+pub use super::error::RequestError;
+pub use super::reply::Pending;
+
+/// The most batches the log thread writes together, with one fsync for all of them.
+const MAX_GROUP: usize = 64;
 
 /// Why a driver could not start, or did not stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -122,93 +131,6 @@ pub struct Opened {
     pub migrated: bool,
 }
 
-/// Why a request did not succeed: every [`Outcome`] but success, and a stopped driver.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RequestError {
-    /// The request reached the log and the state machine refused it (e.g. the lease is
-    /// held by another holder).
-    #[error(transparent)]
-    Lease(#[from] LeaseError),
-    /// Refused for lack of room, or queued when the driver shut down; not applied, safe
-    /// to retry.
-    #[error("request shed: not applied, safe to retry")]
-    Shed,
-    /// Not placed in a batch before its lane's deadline; not applied, safe to retry.
-    #[error("request deadline exceeded before it was batched: not applied, safe to retry")]
-    DeadlineExceeded,
-    /// The log abandoned the batch carrying it; read the lease state before acting.
-    #[error("the log abandoned the batch carrying the request; read the lease state")]
-    Aborted,
-    /// Malformed; never queued. The error names the field.
-    #[error("request rejected: {0}")]
-    Rejected(FieldError),
-    /// The driver has shut down; the request was not taken.
-    #[error("the driver has shut down")]
-    Stopped,
-}
-
-impl RequestError {
-    /// The result an outcome stands for: the fencing token (if any) on success, else the
-    /// error.
-    pub fn result_of(outcome: Outcome) -> Result<Option<u64>, RequestError> {
-        match outcome {
-            Outcome::Applied(Ok(token)) => Ok(token),
-            Outcome::Applied(Err(e)) => Err(RequestError::Lease(e)),
-            Outcome::Shed => Err(RequestError::Shed),
-            Outcome::DeadlineExceeded => Err(RequestError::DeadlineExceeded),
-            Outcome::Aborted => Err(RequestError::Aborted),
-            Outcome::Rejected(e) => Err(RequestError::Rejected(e)),
-        }
-    }
-}
-
-/// A request submitted with [`Driver::submit`]; its answer arrives exactly once.
-#[derive(Debug)]
-#[must_use = "a request's answer arrives through its Pending"]
-pub struct Pending {
-    rx: Receiver<Outcome>,
-}
-
-impl Pending {
-    /// Blocks until the request's answer arrives.
-    ///
-    /// A request the driver never took because it had shut down is answered
-    /// [`Outcome::Shed`] (not applied, safe to retry); use [`Pending::result`] to tell
-    /// that case apart.
-    pub fn wait(self) -> Outcome {
-        self.rx.recv().unwrap_or(Outcome::Shed)
-    }
-
-    /// Blocks until the answer arrives or `timeout` passes; on timeout the request is
-    /// still pending and comes back to wait on again.
-    ///
-    /// # Errors
-    ///
-    /// The same `Pending`, when `timeout` passed first.
-    pub fn wait_timeout(self, timeout: Duration) -> Result<Outcome, Pending> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(outcome) => Ok(outcome),
-            Err(RecvTimeoutError::Timeout) => Err(self),
-            Err(RecvTimeoutError::Disconnected) => Ok(Outcome::Shed),
-        }
-    }
-
-    /// Blocks until the answer arrives and turns it into a result: the fencing token on
-    /// success.
-    ///
-    /// # Errors
-    ///
-    /// Every non-successful [`Outcome`], and [`RequestError::Stopped`] when the driver
-    /// had shut down before it took the request.
-    pub fn result(self) -> Result<Option<u64>, RequestError> {
-        match self.rx.recv() {
-            Ok(outcome) => RequestError::result_of(outcome),
-            Err(_) => Err(RequestError::Stopped),
-        }
-    }
-}
-
 /// A read run on the engine thread.
 type Inspect = Box<dyn FnOnce(&Engine) + Send>;
 
@@ -218,7 +140,7 @@ enum Request {
     Op {
         op: Op,
         priority: bool,
-        reply: Sender<Outcome>,
+        reply: Reply,
     },
     /// Wake `reply` when `key` is released.
     Watch {
@@ -238,7 +160,12 @@ enum Request {
 enum Done {
     Committed(u64),
     Abandoned(u64),
+    /// The log thread ended (it panicked, if the engine thread did not end it).
+    Gone,
 }
+
+/// The engine thread's mailbox.
+type Inbox = Mailbox<Request, Done>;
 
 /// A running driver's engine thread.
 struct Running {
@@ -247,7 +174,7 @@ struct Running {
 
 /// What every handle shares; dropping the last one shuts the driver down.
 struct Inner {
-    tx: Sender<Request>,
+    inbox: Arc<Inbox>,
     start: Instant,
     running: Mutex<Option<Running>>,
     /// Requests for a snapshot now, when a compactor runs.
@@ -270,7 +197,7 @@ impl Inner {
             return Err(DriverError::Stopped);
         };
         // The engine thread may be gone already (it panicked); joining tells.
-        let _ = self.tx.send(Request::Stop);
+        let _ = self.inbox.post(Request::Stop);
         if running.engine.thread().id() == thread::current().id() {
             // The last handle was dropped on the engine thread itself (by a read's
             // closure): it stops on its own, and cannot join itself.
@@ -419,9 +346,8 @@ impl Driver {
     ) -> Result<Driver, DriverError> {
         let start = Instant::now();
         let engine = Engine::with_state(config, fsm, next_seq, elapsed_ms(start))?;
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let inbox = Arc::new(Inbox::new());
         let (append_tx, append_rx) = crossbeam_channel::unbounded::<(u64, Vec<u8>)>();
-        let (done_tx, done_rx) = crossbeam_channel::unbounded();
         let (compact_tx, follower) = match compactor {
             Some(compactor) => {
                 let (tx, follower) = Follower::spawn(compactor)?;
@@ -431,7 +357,10 @@ impl Driver {
         };
         let log_thread = thread::Builder::new()
             .name("leasehold-log".into())
-            .spawn(move || log_loop(log, &append_rx, &done_tx, follower))
+            .spawn({
+                let reports = Reports(Arc::clone(&inbox));
+                move || log_loop(log, &append_rx, &reports, follower)
+            })
             .map_err(|source| DriverError::Spawn {
                 thread: "log",
                 source,
@@ -439,10 +368,10 @@ impl Driver {
         let engine_loop = EngineLoop {
             engine,
             start,
-            inbox: rx,
+            inbox: Arc::clone(&inbox),
             appends: Some(append_tx),
-            done: done_rx,
-            replies: FxHashMap::default(),
+            replies: Replies::default(),
+            wakes: Vec::new(),
             watchers: FxHashMap::default(),
             stopping: false,
         };
@@ -457,7 +386,7 @@ impl Driver {
         // and the log thread ends by itself.
         Ok(Driver {
             inner: Arc::new(Inner {
-                tx,
+                inbox,
                 start,
                 running: Mutex::new(Some(Running {
                     engine: engine_thread,
@@ -499,15 +428,15 @@ impl Driver {
     }
 
     fn send_op(&self, op: Op, priority: bool) -> Pending {
-        let (reply, rx) = crossbeam_channel::bounded(1);
+        let (reply, pending) = reply::slot();
         // If the engine thread is gone the request (and `reply`) is dropped, and the
         // Pending learns that the driver stopped.
-        let _ = self.inner.tx.send(Request::Op {
+        let _ = self.inner.inbox.post(Request::Op {
             op,
             priority,
             reply,
         });
-        Pending { rx }
+        pending
     }
 
     /// Submits `op` and blocks until the log decides it: the fencing token of a claim,
@@ -518,8 +447,9 @@ impl Driver {
     /// # Errors
     ///
     /// [`RequestError::Lease`] when the state machine refuses it (for a claim,
-    /// [`LeaseError::Held`] names the holder), [`RequestError::Rejected`] naming a
-    /// malformed field, and the other [`RequestError`]s.
+    /// [`LeaseError::Held`](crate::LeaseError::Held) names the holder),
+    /// [`RequestError::Rejected`] naming a malformed field, and the other
+    /// [`RequestError`]s.
     ///
     /// ```
     /// use leasehold::driver::{Driver, RequestError};
@@ -553,7 +483,7 @@ impl Driver {
             id,
             reply,
         };
-        if self.inner.tx.send(watch).is_err() {
+        if self.inner.inbox.post(watch).is_err() {
             return false;
         }
         match rx.recv_timeout(timeout) {
@@ -563,7 +493,7 @@ impl Driver {
                 // The engine thread answers the watch before it takes the unwatch, which
                 // drops the reply sender: the release may have raced the timeout (or the
                 // key was free all along), and this tells.
-                let _ = self.inner.tx.send(Request::Unwatch {
+                let _ = self.inner.inbox.post(Request::Unwatch {
                     key: key.clone(),
                     id,
                 });
@@ -593,8 +523,8 @@ impl Driver {
             let _ = reply.send(panic::catch_unwind(AssertUnwindSafe(|| read(engine))));
         }));
         self.inner
-            .tx
-            .send(request)
+            .inbox
+            .post(request)
             .map_err(|_| RequestError::Stopped)?;
         match rx.recv() {
             Ok(Ok(value)) => Ok(value),
@@ -721,32 +651,55 @@ impl Follower {
     }
 }
 
-/// The log thread: appends each batch, reports it committed (or abandoned when the
-/// append fails), hands durable records to the compactor, and deletes the log behind
-/// the snapshots it takes.
+/// The log thread's side of the engine thread's mailbox. Dropped when the log thread
+/// ends, also by a panic, it reports [`Done::Gone`].
+struct Reports(Arc<Inbox>);
+
+impl Drop for Reports {
+    fn drop(&mut self) {
+        self.0.report(Done::Gone);
+    }
+}
+
+/// The log thread: appends the batches waiting (up to [`MAX_GROUP`]) together, with one
+/// fsync for all of them ([`Log::append_all`]), reports each committed (or abandoned
+/// when the append fails), hands durable records to the compactor, and deletes the log
+/// behind the snapshots it takes.
 fn log_loop(
     mut log: impl Log,
     appends: &Receiver<(u64, Vec<u8>)>,
-    done: &Sender<Done>,
+    reports: &Reports,
     follower: Option<Follower>,
 ) {
     let never = crossbeam_channel::never();
     let taken = follower.as_ref().map_or(&never, |f| &f.taken);
+    let mut group = Vec::with_capacity(MAX_GROUP);
     loop {
         select! {
             recv(appends) -> append => {
-                let Ok((seq, bytes)) = append else { break };
-                let report = match log.append(&bytes) {
-                    Ok(()) => {
+                let Ok(append) = append else { break };
+                group.push(append);
+                while group.len() < MAX_GROUP {
+                    match appends.try_recv() {
+                        Ok(append) => group.push(append),
+                        Err(_) => break,
+                    }
+                }
+                let records: Vec<&[u8]> = group.iter().map(|(_, bytes)| bytes.as_slice()).collect();
+                let durable = match log.append_all(&records) {
+                    Ok(()) => group.len(),
+                    Err(partial) => partial.durable,
+                };
+                drop(records);
+                for (i, (seq, bytes)) in group.drain(..).enumerate() {
+                    if i < durable {
                         if let Some(f) = &follower {
                             let _ = f.records.send(bytes);
                         }
-                        Done::Committed(seq)
+                        reports.0.report(Done::Committed(seq));
+                    } else {
+                        reports.0.report(Done::Abandoned(seq));
                     }
-                    Err(_) => Done::Abandoned(seq),
-                };
-                if done.send(report).is_err() {
-                    break;
                 }
             },
             recv(taken) -> snapshot => {
@@ -769,11 +722,13 @@ fn log_loop(
 struct EngineLoop {
     engine: Engine,
     start: Instant,
-    inbox: Receiver<Request>,
+    inbox: Arc<Inbox>,
     /// `None` once the log thread is gone.
     appends: Option<Sender<(u64, Vec<u8>)>>,
-    done: Receiver<Done>,
-    replies: FxHashMap<Ticket, Sender<Outcome>>,
+    replies: Replies,
+    /// Callers whose answers [`EngineLoop::drain`] filled and who are asleep on them,
+    /// woken once it has filled every answer.
+    wakes: Vec<Wake>,
     watchers: FxHashMap<Key, Vec<(u64, Sender<()>)>>,
     /// No more requests: finish the in-flight batches, then shut down.
     stopping: bool,
@@ -785,43 +740,47 @@ impl EngineLoop {
     }
 
     fn run(mut self, log_thread: JoinHandle<()>) -> Result<Fsm, DriverError> {
+        // The lists the mailbox's are swapped with, kept to reuse their memory.
+        let mut requests = Vec::new();
+        let mut reports = Vec::new();
         loop {
             let wake = self.drain();
             if self.stopping && (self.engine.in_flight() == 0 || self.appends.is_none()) {
                 break;
             }
-            let wake_at = self.start + Duration::from_millis(wake.as_millis());
-            let timeout = wake_at.saturating_duration_since(Instant::now());
-            if !self.stopping && timeout.is_zero() {
-                self.engine.handle_timeout(self.now());
+            // While stopping, no timeout: only the log's reports.
+            let timeout = if self.stopping {
+                None
+            } else {
+                let wake_at = self.start + Duration::from_millis(wake.as_millis());
+                let timeout = wake_at.saturating_duration_since(Instant::now());
+                if timeout.is_zero() {
+                    self.engine.handle_timeout(self.now());
+                    continue;
+                }
+                Some(timeout)
+            };
+            self.inbox.take(&mut requests, &mut reports, timeout);
+            if requests.is_empty() && reports.is_empty() {
+                if !self.stopping {
+                    self.engine.handle_timeout(self.now());
+                }
                 continue;
             }
-            // While stopping, no request and no timeout: only the log's reports.
-            let never = crossbeam_channel::never();
-            let inbox = if self.stopping { &never } else { &self.inbox };
-            let timeout = if self.stopping {
-                Duration::from_secs(3600)
-            } else {
-                timeout
-            };
-            select! {
-                recv(inbox) -> request => match request {
-                    Ok(request) => {
-                        self.take(request);
-                        self.take_burst();
-                    }
-                    Err(_) => self.stopping = true,
-                },
-                recv(self.done) -> done => match done {
-                    Ok(done) => self.settle(done),
-                    Err(_) => self.log_gone(),
-                },
-                default(timeout) => {
-                    if !self.stopping {
-                        self.engine.handle_timeout(self.now());
-                    }
+            for done in reports.drain(..) {
+                self.settle(done);
+            }
+            // One clock reading for every request taken together.
+            let now = self.now();
+            let mut taken = requests.drain(..);
+            for request in taken.by_ref() {
+                self.take(request, now);
+                if self.stopping {
+                    break;
                 }
             }
+            // Requests after a stop are refused, as those posted later are.
+            drop(taken);
         }
         // Answer everything still waiting: queued requests `Shed`, and (only if the log
         // thread died) unsettled batches `Aborted`.
@@ -829,45 +788,26 @@ impl EngineLoop {
         self.engine.shutdown(now);
         self.drain();
         let fsm = self.engine.fsm().clone();
-        // Dropping the inbox refuses later requests (and discards any sent since the
+        // Closing the inbox refuses later requests (and discards any posted since the
         // stop); dropping the watchers tells those still waiting that the driver stopped.
-        drop(self.inbox);
+        drop(self.inbox.close());
         drop(self.replies);
         drop(self.watchers);
         // The log thread ends when its inbox closes.
         drop(self.appends.take());
-        drop(self.done);
         log_thread
             .join()
             .map_err(|_| DriverError::Panicked("log"))?;
         Ok(fsm)
     }
 
-    /// Takes the requests already waiting, up to [`INBOX_BURST`].
-    fn take_burst(&mut self) {
-        for _ in 0..INBOX_BURST {
-            if self.stopping {
-                return;
-            }
-            match self.inbox.try_recv() {
-                Ok(request) => self.take(request),
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => {
-                    self.stopping = true;
-                    return;
-                }
-            }
-        }
-    }
-
-    fn take(&mut self, request: Request) {
+    fn take(&mut self, request: Request, now: Time) {
         match request {
             Request::Op {
                 op,
                 priority,
                 reply,
             } => {
-                let now = self.now();
                 let ticket = if priority {
                     self.engine.handle_priority_request(now, op)
                 } else {
@@ -892,9 +832,10 @@ impl EngineLoop {
             }
             Request::Inspect(read) => read(&self.engine),
             Request::Stop => {
-                // Requests sent after this one are refused: the inbox is dropped when
-                // the loop ends, discarding them, so their senders learn it stopped.
+                // Requests posted after this one are refused: the inbox is closed and
+                // those already in it are dropped, so their callers learn it stopped.
                 self.stopping = true;
+                drop(self.inbox.close());
             }
         }
     }
@@ -905,6 +846,10 @@ impl EngineLoop {
         let _ = match done {
             Done::Committed(seq) => self.engine.handle_committed(now, seq),
             Done::Abandoned(seq) => self.engine.handle_abandoned(now, seq),
+            Done::Gone => {
+                self.log_gone();
+                Ok(())
+            }
         };
     }
 
@@ -915,11 +860,17 @@ impl EngineLoop {
         self.stopping = true;
     }
 
-    /// Drains the engine's outputs until its next timeout, which it returns.
+    /// Drains the engine's outputs until its next timeout, which it returns, then wakes
+    /// the callers asleep on the answers.
     fn drain(&mut self) -> Time {
         loop {
             match self.engine.poll_output() {
-                Output::Timeout(at) => return at,
+                Output::Timeout(at) => {
+                    for wake in self.wakes.drain(..) {
+                        wake.wake();
+                    }
+                    return at;
+                }
                 Output::Append(append) => {
                     let sent = self
                         .appends
@@ -932,9 +883,8 @@ impl EngineLoop {
                     }
                 }
                 Output::Answer(answer) => {
-                    if let Some(reply) = self.replies.remove(&answer.ticket) {
-                        // The caller may have dropped its Pending; that is its choice.
-                        let _ = reply.send(answer.outcome);
+                    if let Some(reply) = self.replies.remove(answer.ticket) {
+                        self.wakes.extend(reply.send(answer.outcome));
                     }
                 }
                 Output::Event(event) => self.wake_watchers(&event),

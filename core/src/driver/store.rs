@@ -36,7 +36,7 @@
 //! A directory has one writer: nothing locks it.
 
 pub use super::error::StoreError;
-use super::log::{Log, check_record};
+use super::log::{Log, PartialAppend, check_record};
 use crate::frame::{self, ScanError, TornTail};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -642,11 +642,11 @@ impl Store {
     }
 }
 
-impl Log for Store {
-    /// Appends one frame to the last segment with a single `write_all`, then
-    /// `sync_data`; starts a new segment first when the last one is full.
-    fn append(&mut self, record: &[u8]) -> io::Result<()> {
-        check_record(record)?;
+impl Store {
+    /// Appends the longest run of `records` that belongs in one segment (at least the
+    /// first record, starting a new segment first when the last one is full) with a
+    /// single `write_all`, then `sync_data`. Returns how many it appended.
+    fn append_run(&mut self, records: &[&[u8]]) -> io::Result<usize> {
         if self.poisoned {
             return Err(io::Error::other(
                 "an earlier append to this store failed; reopen the store to recover",
@@ -662,27 +662,65 @@ impl Log for Store {
                 io::Error::other(e)
             })?;
         }
-        let mut frame = Vec::new();
-        frame::push_frame(&mut frame, record)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let Some((file, len)) = self.current.as_mut() else {
             return Err(io::Error::other("no segment is open"));
         };
-        match file.write_all(&frame).and_then(|()| file.sync_data()) {
+        let mut frames = Vec::new();
+        let mut offsets = Vec::with_capacity(records.len());
+        for record in records {
+            let end = *len + frames.len() as u64;
+            let checked = check_record(record).and_then(|()| {
+                frame::push_frame(&mut frames, record)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+            });
+            match checked {
+                Ok(()) => offsets.push(end),
+                // The records before it are appended; the next run reports it.
+                Err(_) if !offsets.is_empty() => break,
+                Err(e) => return Err(e),
+            }
+            // The segment is full now: the next record starts another.
+            if *len + frames.len() as u64 >= self.options.segment_bytes {
+                break;
+            }
+        }
+        match file.write_all(&frames).and_then(|()| file.sync_data()) {
             Ok(()) => {
                 if let Some(segment) = self.segments.last_mut() {
-                    segment.offsets.push(*len);
+                    segment.offsets.extend_from_slice(&offsets);
                 }
-                *len += frame.len() as u64;
-                self.next += 1;
-                self.records += 1;
-                Ok(())
+                *len += frames.len() as u64;
+                self.next += offsets.len() as u64;
+                self.records += offsets.len();
+                Ok(offsets.len())
             }
             Err(e) => {
                 self.poisoned = true;
                 Err(e)
             }
         }
+    }
+}
+
+impl Log for Store {
+    /// Appends one frame to the last segment with a single `write_all`, then
+    /// `sync_data`; starts a new segment first when the last one is full.
+    fn append(&mut self, record: &[u8]) -> io::Result<()> {
+        self.append_run(&[record]).map(|_| ())
+    }
+
+    /// Appends the frames of every record that belongs in the last segment with a
+    /// single `write_all`, then one `sync_data` for all of them; the rest likewise in
+    /// the segments that follow.
+    fn append_all(&mut self, records: &[&[u8]]) -> Result<(), PartialAppend> {
+        let mut durable = 0;
+        while durable < records.len() {
+            match self.append_run(&records[durable..]) {
+                Ok(n) => durable += n,
+                Err(error) => return Err(PartialAppend { durable, error }),
+            }
+        }
+        Ok(())
     }
 
     fn records(&self) -> usize {
