@@ -282,7 +282,11 @@ impl Queue {
 
     /// Takes up to `max` entries in lane order: what the next batch carries.
     pub fn cut(&mut self, max: usize) -> Vec<Entry> {
-        let mut out = Vec::with_capacity(max.min(self.entries()));
+        let entries = self.entries();
+        if entries <= max {
+            return self.take_all(entries);
+        }
+        let mut out = Vec::with_capacity(max);
         for lane in Lane::ALL {
             while out.len() < max {
                 let Some(id) = self.lanes[lane.index()].pop_front() else {
@@ -291,6 +295,22 @@ impl Queue {
                 out.push(self.take(id));
             }
         }
+        out
+    }
+
+    /// Takes every entry in lane order, emptying the coalescing index at once rather than
+    /// entry by entry (a batch usually takes the whole queue).
+    fn take_all(&mut self, entries: usize) -> Vec<Entry> {
+        let mut out = Vec::with_capacity(entries);
+        for lane in Lane::ALL {
+            for id in self.lanes[lane.index()].drain(..) {
+                let entry = self.slab[id as usize].take().expect("queued entry is live");
+                self.free.push(id);
+                out.push(entry);
+            }
+        }
+        self.shared.clear();
+        self.depth = [0; 4];
         out
     }
 
