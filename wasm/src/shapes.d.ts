@@ -70,7 +70,8 @@ export interface EngineOptions {
   eager?: boolean;
   /** Also report `extended` events (false). */
   reportExtensions?: boolean;
-  /** Extensions of held leases name them by their place in the state (default true). */
+  /** Extensions of held leases name them by their place in the engine's state, a few
+   * bytes instead of their names (false: `decodeBatch` has no state to read them with). */
   referToState?: boolean;
   /** The caller's clock when the engine starts (0). */
   nowMs?: number;

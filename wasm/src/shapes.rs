@@ -72,15 +72,26 @@ pub(crate) struct BatchShape<'a> {
 /// core's `Config` form, and `nowMs`, the caller's clock at the start (0). `undefined` or
 /// `null` means all defaults. The settings are not yet checked.
 pub(crate) fn engine_options(value: &JsValue, context: &str) -> Result<(Config, Time), Error> {
+    // A page reads the batches with `decodeBatch`, which has no state: unless asked to,
+    // the engine names every lease rather than refer to places in its state.
+    let named = Config {
+        refer_to_state: false,
+        ..Config::default()
+    };
     if value.is_undefined() || value.is_null() {
-        return Ok((Config::default(), Time::ZERO));
+        return Ok((named, Time::ZERO));
     }
     let mut config = js::entries(value, context, "options")?;
     let now = match js::take(&mut config, "nowMs") {
         Some(v) if !v.is_undefined() && !v.is_null() => js::value_from_js(v, context, "nowMs")?,
         _ => Time::ZERO,
     };
-    Ok((js::from_entries(&config, context)?, now))
+    let refer = config.iter().any(|(k, _)| k == "referToState");
+    let mut config: Config = js::from_entries(&config, context)?;
+    if !refer {
+        config.refer_to_state = named.refer_to_state;
+    }
+    Ok((config, now))
 }
 
 // ---- outputs ---------------------------------------------------------------------------

@@ -359,3 +359,21 @@ test("no input traps the module", () => {
   const ticket = engine.claim({ ...key, lease: "after-fuzz", holder: "z", durationMs: 10 }, now);
   assert.equal(answerOf(engine.advance(now + 1_000), ticket).ok, true);
 });
+
+test("batches name their leases unless referToState is asked for", () => {
+  const extendBatch = (options) => {
+    const engine = new Engine({ batchIntervalMs: 100, ...options });
+    engine.claim(claim("mysql/0", 60_000), 0);
+    engine.advance(100);
+    engine.extend(claim("mysql/0", 60_000), 150);
+    return engine.advance(200).find((o) => o.kind === "batch");
+  };
+  const named = extendBatch({});
+  assert.deepEqual(
+    decodeBatch(named.bytes).ops.map((op) => op.kind),
+    ["setTime", "extend"],
+  );
+  const byPlace = extendBatch({ referToState: true });
+  assert.ok(byPlace.bytes.length < named.bytes.length, `${byPlace.bytes.length} ≥ ${named.bytes.length}`);
+  throwsNaming(() => decodeBatch(byPlace.bytes), /^decodeBatch: bad batch: .*place in the state/);
+});
