@@ -28,7 +28,7 @@ use crate::op::Op;
 use crate::pin::PinInfo;
 use crate::snapshot::{Snapshot, SnapshotLease};
 use crate::time::{Time, duration_millis};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -670,10 +670,10 @@ fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
             "a snapshot has not one place for every lease",
         ));
     }
-    let mut taken = FxHashSet::default();
-    if places
-        .iter()
-        .any(|&p| p as usize >= MAX_PLACES || !taken.insert(p))
+    let mut sorted = places.clone();
+    sorted.sort_unstable();
+    if sorted.last().is_some_and(|&p| p as usize >= MAX_PLACES)
+        || sorted.windows(2).any(|w| w[0] == w[1])
     {
         return Err(DecodeError::Corrupt(
             "a snapshot's places are out of range or not distinct",
@@ -790,17 +790,18 @@ impl Fsm {
     /// ([`Fsm::decode_batch`]); without such extensions they are [`Batch::encode`]'s.
     pub fn encode_batch(&self, batch: &Batch) -> Result<Vec<u8>, EncodeError> {
         let mut until = self.global_time();
-        let mut touched: FxHashSet<&Key> = FxHashSet::default();
+        // Revokes, handovers and unpins are few: a list is enough.
+        let mut touched: Vec<&Key> = Vec::new();
         encode_batch(batch, |op| match op {
             Op::SetTime { new, .. } => {
                 until = until.max(*new);
                 None
             }
             Op::Revoke { key, .. } | Op::Handover { key, .. } | Op::Unpin { key, .. } => {
-                touched.insert(key);
+                touched.push(key);
                 None
             }
-            Op::Extend { key, holder, .. } if !touched.contains(key) => {
+            Op::Extend { key, holder, .. } if !touched.contains(&key) => {
                 self.lease_ref(key, holder, until)
             }
             _ => None,
