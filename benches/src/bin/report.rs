@@ -38,6 +38,8 @@ struct Report {
     apply_vs_hashmap: ApplyVsHashMap,
     codec: CodecPerOp,
     engine: EngineCost,
+    /// The engine end to end at `--leases` leases (1,000,000 by default).
+    engine_large: EngineCost,
     durability: Durability,
     driver: DriverCost,
 }
@@ -73,6 +75,8 @@ fn main() -> ExitCode {
         "measuring the engine end to end (submit, batch, encode, decode, apply, answer) over 100000 leases…",
     );
     let engine = engine_cost(100_000, Plan::DEFAULT);
+    progress(&format!("the same over {leases} leases…"));
+    let engine_large = engine_cost(leases, Plan::DEFAULT);
     progress(
         "writing a file log: 300 records with an fsync each, then 100 batches of 1000 operations…",
     );
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         apply_vs_hashmap,
         codec,
         engine,
+        engine_large,
         durability,
         driver,
     };
@@ -142,7 +147,6 @@ fn table(r: &Report) -> String {
     let w = &r.wire_size;
     let a = &r.apply_vs_hashmap;
     let c = &r.codec;
-    let e = &r.engine;
     let d = &r.durability;
     let v = &r.driver;
     let rows = [
@@ -154,7 +158,12 @@ fn table(r: &Report) -> String {
         (
             format!("wire size, batch of {} extensions", w.ops),
             format!("{:.2} B/op", w.extend_bytes_per_op),
-            format!("{} B", w.extend_batch_bytes),
+            format!("{} B, by place in the state", w.extend_batch_bytes),
+        ),
+        (
+            format!("wire size, batch of {} extensions, named", w.ops),
+            format!("{:.2} B/op", w.named_extend_bytes_per_op),
+            format!("{} B, format version 1", w.named_extend_batch_bytes),
         ),
         (
             format!("Fsm::apply extend, {} leases", a.leases),
@@ -176,16 +185,8 @@ fn table(r: &Report) -> String {
             format!("{:.1} ns/op", c.decode_ns_per_op),
             String::new(),
         ),
-        (
-            format!("engine end to end, {} leases", e.leases),
-            format!("{:.1} ns/req", e.ns_per_request),
-            format!(
-                "{:.2} M req/s; {:.2}x HashMap ({:.1} ns)",
-                e.requests_per_second / 1e6,
-                e.ratio,
-                e.hashmap_ns_per_op
-            ),
-        ),
+        engine_row(&r.engine),
+        engine_row(&r.engine_large),
         (
             "file log, fsync per operation".to_owned(),
             format!("{:.0} ops/s", d.per_op_ops_per_sec),
@@ -219,4 +220,17 @@ fn table(r: &Report) -> String {
         out.push_str("(debug build: timings are not meaningful)\n");
     }
     out
+}
+
+fn engine_row(e: &EngineCost) -> (String, String, String) {
+    (
+        format!("engine end to end, {} leases", e.leases),
+        format!("{:.1} ns/req", e.ns_per_request),
+        format!(
+            "{:.2} M req/s; {:.2}x HashMap ({:.1} ns)",
+            e.requests_per_second / 1e6,
+            e.ratio,
+            e.hashmap_ns_per_op
+        ),
+    )
 }
