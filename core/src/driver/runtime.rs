@@ -44,7 +44,7 @@
 //! assert_eq!(fsm.holder(&key), Some("mysql/0"));
 //! ```
 
-use super::compactor::{CompactReply, Compactor, Taken};
+use super::compactor::{self, CompactReply, Compactor, Taken};
 use super::log::{Log, MemoryLog};
 use super::mailbox::Mailbox;
 use super::replies::Replies;
@@ -284,12 +284,12 @@ impl Driver {
         };
         let mut last_seq = covers;
         let mut replayed_bytes = 0;
+        let mut events = Vec::new();
         for (index, record) in (covers + 1..).zip(&recovery.records) {
             let batch = fsm
                 .decode_batch(record)
                 .map_err(|source| DriverError::Decode { index, source })?;
-            // Refused operations are part of the log's meaning; every replica refuses them.
-            let _ = fsm.apply_batch(&batch);
+            compactor::replay(&mut fsm, &batch, &mut events);
             last_seq = last_seq.max(batch.seq);
             replayed_bytes += record.len() as u64;
         }
@@ -301,6 +301,7 @@ impl Driver {
             since_records: recovery.records.len() as u64,
             since_bytes: replayed_bytes,
             covered: covers,
+            events,
         };
         let opened = Opened {
             snapshot_covers: covers,
