@@ -67,6 +67,7 @@ use crate::op::Op;
 use crate::outcome::Outcome;
 use crate::time::Time;
 use std::collections::VecDeque;
+use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -193,10 +194,55 @@ struct Lease {
     /// A release event arrived while the claim was in flight: if it is refused,
     /// claim again at once rather than wait.
     released: bool,
+    /// The checksum of the holder's name and the key, where [`Tracker::jitter`]'s
+    /// checksum continues (computed once: the names are fixed).
+    names_crc: u32,
 }
 
-/// The settings, kept in whole milliseconds (the resolution of [`Time`]) to keep
-/// trackers small.
+/// The tracked keys, in the order they were tracked, in a vector no larger than they
+/// need (a tracker usually has one, and a simulation keeps millions of trackers).
+#[derive(Debug, Clone, Default)]
+struct Leases(Vec<Lease>);
+
+impl Leases {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Lease> {
+        self.0.iter()
+    }
+
+    fn push(&mut self, l: Lease) {
+        self.0.reserve_exact(1);
+        self.0.push(l);
+    }
+
+    /// Removes lease `i`, keeping the others' order; frees the memory once empty.
+    fn remove(&mut self, i: usize) -> Lease {
+        let l = self.0.remove(i);
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
+        l
+    }
+}
+
+impl Index<usize> for Leases {
+    type Output = Lease;
+
+    fn index(&self, i: usize) -> &Lease {
+        &self.0[i]
+    }
+}
+
+impl IndexMut<usize> for Leases {
+    fn index_mut(&mut self, i: usize) -> &mut Lease {
+        &mut self.0[i]
+    }
+}
+
+/// The settings, kept in whole milliseconds (the resolution of [`Time`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Settings {
     duration_ms: u64,
@@ -206,6 +252,33 @@ struct Settings {
     release_fallback_ms: u64,
     renew_jitter_ms: u64,
     extend_retries: u32,
+}
+
+impl Settings {
+    fn new(config: &TrackerConfig) -> Settings {
+        // Waits of at least 1 ms, so a zero setting cannot make a caller spin on one
+        // timeout (a zero duration still reaches the engine, which rejects it).
+        Settings {
+            duration_ms: millis(config.duration),
+            renew_after_ms: millis(config.renew_after).max(1),
+            retry_delay_ms: millis(config.retry_delay).max(1),
+            claim_backoff_ms: millis(config.claim_backoff).max(1),
+            release_fallback_ms: millis(config.release_fallback).max(1),
+            renew_jitter_ms: millis(config.renew_jitter),
+            extend_retries: config.extend_retries,
+        }
+    }
+}
+
+/// A [`TrackerConfig`] in the form trackers keep it, shared by many trackers (a
+/// simulation runs millions with one), so each keeps a pointer rather than a copy.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedConfig(Arc<Settings>);
+
+impl SharedConfig {
+    pub(crate) fn new(config: &TrackerConfig) -> SharedConfig {
+        SharedConfig(Arc::new(Settings::new(config)))
+    }
 }
 
 fn millis(d: Duration) -> u64 {
@@ -219,37 +292,32 @@ fn plus(t: Time, ms: u64) -> Time {
 /// A holder-side lease client: claims, renews, waits and reports leadership for the
 /// keys it tracks. See the [module documentation](self) for the protocol and policy.
 ///
-/// Small by design (a simulation runs millions): the tracked keys live in a `Vec`
-/// (usually one entry) and pending outputs in a queue that is freed whenever it is
-/// drained.
+/// Small by design (a simulation runs millions): the tracked keys live in a vector no
+/// larger than they need (usually one entry), the settings are shared, and pending
+/// outputs live in a queue that is freed whenever it is drained.
 #[derive(Debug, Clone)]
 pub struct Tracker {
     holder: Arc<str>,
-    leases: Vec<Lease>,
+    leases: Leases,
     outputs: VecDeque<TrackerOutput>,
     next_id: u64,
-    settings: Settings,
+    settings: Arc<Settings>,
 }
 
 impl Tracker {
     /// A tracker for `holder` (e.g. `mysql/0`), tracking nothing yet.
     pub fn new(holder: impl Into<Arc<str>>, config: TrackerConfig) -> Tracker {
+        Tracker::with_shared(holder.into(), &SharedConfig::new(&config))
+    }
+
+    /// A tracker for `holder` with settings shared with other trackers.
+    pub(crate) fn with_shared(holder: Arc<str>, config: &SharedConfig) -> Tracker {
         Tracker {
-            holder: holder.into(),
-            leases: Vec::new(),
+            holder,
+            leases: Leases::default(),
             outputs: VecDeque::new(),
             next_id: 1,
-            // Waits of at least 1 ms, so a zero setting cannot make a caller spin on
-            // one timeout (a zero duration still reaches the engine, which rejects it).
-            settings: Settings {
-                duration_ms: millis(config.duration),
-                renew_after_ms: millis(config.renew_after).max(1),
-                retry_delay_ms: millis(config.retry_delay).max(1),
-                claim_backoff_ms: millis(config.claim_backoff).max(1),
-                release_fallback_ms: millis(config.release_fallback).max(1),
-                renew_jitter_ms: millis(config.renew_jitter),
-                extend_retries: config.extend_retries,
-            },
+            settings: config.0.clone(),
         }
     }
 
@@ -352,6 +420,7 @@ impl Tracker {
             }
             return;
         }
+        let names_crc = names_crc(&self.holder, &key);
         self.leases.push(Lease {
             key,
             pending: 0,
@@ -363,6 +432,7 @@ impl Tracker {
             failures: 0,
             phase: Phase::Waiting,
             released: false,
+            names_crc,
         });
         let i = self.leases.len() - 1;
         self.claim(i, now);
@@ -523,11 +593,7 @@ impl Tracker {
     }
 
     fn remove(&mut self, i: usize) -> Lease {
-        let l = self.leases.remove(i);
-        if self.leases.is_empty() {
-            self.leases = Vec::new();
-        }
-        l
+        self.leases.remove(i)
     }
 
     /// When `l` next needs a timeout.
@@ -710,7 +776,7 @@ impl Tracker {
     }
 
     fn extend_answered(&mut self, i: usize, now: Time, outcome: &Outcome) {
-        let s = self.settings;
+        let s = *self.settings;
         match outcome {
             Outcome::Applied(Ok(_)) => {
                 let at = plus(self.leases[i].sent, self.renew_delay(i)).max(now);
@@ -762,7 +828,7 @@ impl Tracker {
     /// How long after a request's submission the next extension goes out:
     /// [`TrackerConfig::renew_after`] less up to [`TrackerConfig::renew_jitter`].
     fn renew_delay(&self, i: usize) -> u64 {
-        let s = self.settings;
+        let s = &self.settings;
         let jitter = s.renew_jitter_ms.min(s.renew_after_ms.saturating_sub(1));
         s.renew_after_ms - self.jitter(i) % (jitter + 1)
     }
@@ -770,13 +836,60 @@ impl Tracker {
     /// Deterministic jitter for lease `i`: a checksum of the holder's name, the key and
     /// the request counter (the same on every platform, unlike `usize`-wide hashers).
     fn jitter(&self, i: usize) -> u64 {
-        let key = &self.leases[i].key;
-        let mut h = crc32fast::Hasher::new();
-        for part in [&*self.holder, &*key.namespace, &*key.model, &*key.lease] {
-            h.update(part.as_bytes());
-            h.update(&[0]);
-        }
+        let mut h = crc32fast::Hasher::new_with_initial(self.leases[i].names_crc);
         h.update(&self.next_id.to_le_bytes());
         u64::from(h.finalize())
+    }
+}
+
+/// The checksum of `holder` and `key`'s parts, each followed by a zero byte: where
+/// [`Tracker::jitter`]'s checksum of a request continues.
+fn names_crc(holder: &str, key: &Key) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    for part in [holder, &*key.namespace, &*key.model, &*key.lease] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(lease: &str) -> Key {
+        Key::new("application-leadership", "model", lease)
+    }
+
+    #[test]
+    fn the_jitter_continues_the_checksum_of_the_names_and_the_request_counter() {
+        let mut t = Tracker::new("mysql/0", TrackerConfig::default());
+        t.track(Time::ZERO, key("mysql"));
+        let mut whole = crc32fast::Hasher::new();
+        for part in ["mysql/0", "application-leadership", "model", "mysql"] {
+            whole.update(part.as_bytes());
+            whole.update(&[0]);
+        }
+        whole.update(&t.next_id.to_le_bytes());
+        assert_eq!(t.jitter(0), u64::from(whole.finalize()));
+    }
+
+    #[test]
+    fn removing_a_tracked_key_keeps_the_others_in_order() {
+        let mut t = Tracker::new("mysql/0", TrackerConfig::default());
+        for lease in ["a", "b", "c"] {
+            t.track(Time::ZERO, key(lease));
+        }
+        let names =
+            |t: &Tracker| -> Vec<String> { t.keys().map(|k| k.lease.to_string()).collect() };
+        assert_eq!(names(&t), ["a", "b", "c"]);
+        assert_eq!(t.remove(0).key, key("a"));
+        assert_eq!(names(&t), ["b", "c"]);
+        assert_eq!(t.remove(1).key, key("c"));
+        assert_eq!(names(&t), ["b"]);
+        assert_eq!(t.remove(0).key, key("b"));
+        assert_eq!(t.leases.0.capacity(), 0, "the memory is freed");
+        t.track(Time::ZERO, key("d"));
+        assert_eq!(names(&t), ["d"]);
     }
 }

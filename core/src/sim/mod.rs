@@ -36,7 +36,7 @@ use crate::key::{Key, LEADERSHIP_NAMESPACE, SINGULAR_NAMESPACE};
 use crate::lane::Lane;
 use crate::op::Op;
 use crate::time::Time;
-use crate::tracker::{RequestId, Tracker, TrackerConfig, TrackerOutput};
+use crate::tracker::{RequestId, SharedConfig, Tracker, TrackerConfig, TrackerOutput};
 use log_model::LogQueue;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -111,8 +111,8 @@ pub struct Simulation {
     holder_names: Vec<Arc<str>>,
     /// Leases whose holders take part (a prefix of `keys`' leadership leases).
     active: usize,
-    tracker_config: TrackerConfig,
-    singular_config: TrackerConfig,
+    tracker_config: SharedConfig,
+    singular_config: SharedConfig,
     wakeups: BTreeMap<Time, Vec<u32>>,
     routes: Routes<Route>,
     /// Requests by the time their client gives up on them.
@@ -198,11 +198,11 @@ impl Simulation {
                 name: e.field.to_owned(),
                 problem: e.problem,
             })?;
-        let tracker_config = TrackerConfig {
+        let tracker_config = SharedConfig::new(&TrackerConfig {
             duration: Duration::from_millis(params.duration_ms),
             renew_after: Duration::from_millis(params.renew_ms),
             ..TrackerConfig::default()
-        };
+        });
         let stats = Stats {
             scenario: preset.name.to_owned(),
             mode: params.mode.name().to_owned(),
@@ -837,7 +837,7 @@ impl Simulation {
         } else {
             &self.tracker_config
         };
-        let mut t = Tracker::new(self.holder_names[h].clone(), config.clone());
+        let mut t = Tracker::with_shared(self.holder_names[h].clone(), config);
         t.track(self.now, self.keys[lease].clone());
         let holder = &mut self.holders[h];
         holder.tracker = Some(t);
