@@ -18,14 +18,16 @@ use leasehold::sim::Stats;
 use leasehold::{BatchReport, Event, Key, Lane};
 use std::rc::Rc;
 
-/// Rows drawn at a time (the scroll area shows about 20).
-pub const DRAWN: usize = 28;
+/// Rows drawn at a time (the scroll area shows 20).
+pub const DRAWN: usize = 24;
 /// Rows drawn above the first visible one.
-pub const OVERSCAN: usize = 4;
-/// How many batches the batch list shows.
-pub const BATCHES_SHOWN: usize = 30;
-/// How many events the event log shows.
-pub const EVENTS_SHOWN: usize = 40;
+pub const OVERSCAN: usize = 2;
+/// How many batches the batch list shows: as many as its 500 px hold, so it needs no
+/// scroller of its own.
+pub const BATCHES_SHOWN: usize = 22;
+/// How many events the event log shows: as many as its 400 px hold (while holders
+/// join, every one of them is new each tick).
+pub const EVENTS_SHOWN: usize = 18;
 /// How many seconds the charts show.
 pub const CHART_SECONDS: usize = 120;
 /// The most operations the batch detail lists.
@@ -761,7 +763,7 @@ mod tests {
         };
         let scene = draw(&run, &lens, &mut order);
         assert_eq!(scene.table.first, 10 - OVERSCAN);
-        assert_eq!(scene.table.rows.len(), 23 - 6);
+        assert_eq!(scene.table.rows.len(), 23 - (10 - OVERSCAN));
         let detail = scene.detail.unwrap();
         assert!(detail.found && detail.total_ops >= 1);
         assert_eq!(detail.ops.len(), detail.total_ops.min(OPS_LISTED));
