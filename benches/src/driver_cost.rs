@@ -144,18 +144,11 @@ pub fn driver_cost(dir: &Path, plan: DriverPlan) -> Result<DriverCost, String> {
     assert!(plan.leases >= plan.threads, "every thread needs a lease");
     let (driver, _) = Driver::open(Config::default(), dir)
         .map_err(|e| format!("cannot open a driver in {}: {e}", dir.display()))?;
-    let keys = workload::keys(plan.leases);
-    let shares: Vec<Vec<usize>> = (0..plan.threads)
-        .map(|t| (t..plan.leases).step_by(plan.threads).collect())
+    let shares: Vec<Vec<(usize, Key)>> = (0..plan.threads)
+        .map(|t| share(t, plan.threads, plan.leases))
         .collect();
-    let claims: Vec<Vec<Op>> = shares
-        .iter()
-        .map(|share| ops(share, &keys, Op::claim))
-        .collect();
-    let extends: Vec<Vec<Op>> = shares
-        .iter()
-        .map(|share| ops(share, &keys, Op::extend))
-        .collect();
+    let claims: Vec<Vec<Op>> = shares.iter().map(|s| ops(s, Op::claim)).collect();
+    let extends: Vec<Vec<Op>> = shares.iter().map(|s| ops(s, Op::extend)).collect();
 
     let (mut submitted, mut ok, mut other) = (0, 0, 0);
     for populated in run_clients(&driver, &claims, plan.in_flight, None)? {
@@ -218,17 +211,27 @@ pub fn driver_cost(dir: &Path, plan: DriverPlan) -> Result<DriverCost, String> {
     })
 }
 
-/// The operations `make(key, holder, 60 s)` for the leases `share`, in order.
-fn ops(share: &[usize], keys: &[Key], make: fn(Key, Arc<str>, Duration) -> Op) -> Vec<Op> {
+/// The leases of client thread `t` of `threads`: every `threads`-th of `leases`, from
+/// `t`, with their keys. The thread's keys share one namespace and one model allocation
+/// of their own, as keys built by callers on different threads do (one allocation for
+/// every thread's keys would put every request's reference count on one cache line).
+fn share(t: usize, threads: usize, leases: usize) -> Vec<(usize, Key)> {
+    let namespace: Arc<str> = Arc::from(workload::NAMESPACE);
+    let model: Arc<str> = Arc::from(workload::MODEL);
+    (t..leases)
+        .step_by(threads)
+        .map(|i| {
+            let key = Key::new(namespace.clone(), model.clone(), workload::lease_name(i));
+            (i, key)
+        })
+        .collect()
+}
+
+/// The operations `make(key, holder, 60 s)` for the leases of `share`, in order.
+fn ops(share: &[(usize, Key)], make: fn(Key, Arc<str>, Duration) -> Op) -> Vec<Op> {
     share
         .iter()
-        .map(|&i| {
-            make(
-                keys[i].clone(),
-                workload::holder(i),
-                workload::LEASE_DURATION,
-            )
-        })
+        .map(|(i, key)| make(key.clone(), workload::holder(*i), workload::LEASE_DURATION))
         .collect()
 }
 

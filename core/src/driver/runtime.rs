@@ -12,8 +12,8 @@
 //! loop: after every input it drains [`Engine::poll_output`] until [`Output::Timeout`],
 //! then waits for the next request, the next log completion or that timeout, whichever
 //! comes first. Requests and the log's reports arrive in one mailbox that the engine
-//! thread empties whole each time it wakes: every request posted since it last looked,
-//! from any number of threads, for one lock and one clock reading. It reads the clock
+//! thread empties each time it wakes: every request posted since it last looked, from
+//! any number of threads, for one clock reading. It reads the clock
 //! for the engine: [`Driver::now`], milliseconds since the driver started, is the
 //! engine's local time. Each [`Output::Append`] goes to the log thread, which appends
 //! it, together with any others waiting, with one fsync for all of them
@@ -46,7 +46,7 @@
 
 use super::compactor::{self, CompactReply, Compactor, Taken};
 use super::log::{Log, MemoryLog};
-use super::mailbox::Mailbox;
+use super::mailbox::{self, Inbox, Posts};
 use super::replies::Replies;
 use super::reply::{self, Reply, Wake};
 use super::store::{Store, StoreError, StoreOptions};
@@ -164,9 +164,6 @@ enum Done {
     Gone,
 }
 
-/// The engine thread's mailbox.
-type Inbox = Mailbox<Request, Done>;
-
 /// A running driver's engine thread.
 struct Running {
     engine: JoinHandle<Result<Fsm, DriverError>>,
@@ -174,7 +171,7 @@ struct Running {
 
 /// What every handle shares; dropping the last one shuts the driver down.
 struct Inner {
-    inbox: Arc<Inbox>,
+    posts: Posts<Request, Done>,
     start: Instant,
     running: Mutex<Option<Running>>,
     /// Requests for a snapshot now, when a compactor runs.
@@ -197,7 +194,7 @@ impl Inner {
             return Err(DriverError::Stopped);
         };
         // The engine thread may be gone already (it panicked); joining tells.
-        let _ = self.inbox.post(Request::Stop);
+        let _ = self.posts.post(Request::Stop);
         if running.engine.thread().id() == thread::current().id() {
             // The last handle was dropped on the engine thread itself (by a read's
             // closure): it stops on its own, and cannot join itself.
@@ -347,7 +344,7 @@ impl Driver {
     ) -> Result<Driver, DriverError> {
         let start = Instant::now();
         let engine = Engine::with_state(config, fsm, next_seq, elapsed_ms(start))?;
-        let inbox = Arc::new(Inbox::new());
+        let (posts, inbox) = mailbox::mailbox();
         let (append_tx, append_rx) = crossbeam_channel::unbounded::<(u64, Vec<u8>)>();
         let (compact_tx, follower) = match compactor {
             Some(compactor) => {
@@ -359,7 +356,7 @@ impl Driver {
         let log_thread = thread::Builder::new()
             .name("leasehold-log".into())
             .spawn({
-                let reports = Reports(Arc::clone(&inbox));
+                let reports = Reports(posts.clone());
                 move || log_loop(log, &append_rx, &reports, follower)
             })
             .map_err(|source| DriverError::Spawn {
@@ -369,7 +366,7 @@ impl Driver {
         let engine_loop = EngineLoop {
             engine,
             start,
-            inbox: Arc::clone(&inbox),
+            inbox,
             appends: Some(append_tx),
             replies: Replies::default(),
             wakes: Vec::new(),
@@ -387,7 +384,7 @@ impl Driver {
         // and the log thread ends by itself.
         Ok(Driver {
             inner: Arc::new(Inner {
-                inbox,
+                posts,
                 start,
                 running: Mutex::new(Some(Running {
                     engine: engine_thread,
@@ -432,7 +429,7 @@ impl Driver {
         let (reply, pending) = reply::slot();
         // If the engine thread is gone the request (and `reply`) is dropped, and the
         // Pending learns that the driver stopped.
-        let _ = self.inner.inbox.post(Request::Op {
+        let _ = self.inner.posts.post(Request::Op {
             op,
             priority,
             reply,
@@ -484,7 +481,7 @@ impl Driver {
             id,
             reply,
         };
-        if self.inner.inbox.post(watch).is_err() {
+        if self.inner.posts.post(watch).is_err() {
             return false;
         }
         match rx.recv_timeout(timeout) {
@@ -494,7 +491,7 @@ impl Driver {
                 // The engine thread answers the watch before it takes the unwatch, which
                 // drops the reply sender: the release may have raced the timeout (or the
                 // key was free all along), and this tells.
-                let _ = self.inner.inbox.post(Request::Unwatch {
+                let _ = self.inner.posts.post(Request::Unwatch {
                     key: key.clone(),
                     id,
                 });
@@ -524,7 +521,7 @@ impl Driver {
             let _ = reply.send(panic::catch_unwind(AssertUnwindSafe(|| read(engine))));
         }));
         self.inner
-            .inbox
+            .posts
             .post(request)
             .map_err(|_| RequestError::Stopped)?;
         match rx.recv() {
@@ -654,7 +651,7 @@ impl Follower {
 
 /// The log thread's side of the engine thread's mailbox. Dropped when the log thread
 /// ends, also by a panic, it reports [`Done::Gone`].
-struct Reports(Arc<Inbox>);
+struct Reports(Posts<Request, Done>);
 
 impl Drop for Reports {
     fn drop(&mut self) {
@@ -723,7 +720,7 @@ fn log_loop(
 struct EngineLoop {
     engine: Engine,
     start: Instant,
-    inbox: Arc<Inbox>,
+    inbox: Inbox<Request, Done>,
     /// `None` once the log thread is gone.
     appends: Option<Sender<(u64, Vec<u8>)>>,
     replies: Replies,
@@ -741,7 +738,7 @@ impl EngineLoop {
     }
 
     fn run(mut self, log_thread: JoinHandle<()>) -> Result<Fsm, DriverError> {
-        // The lists the mailbox's are swapped with, kept to reuse their memory.
+        // What the mailbox hands over, kept to reuse the lists' memory.
         let mut requests = Vec::new();
         let mut reports = Vec::new();
         loop {
@@ -791,7 +788,7 @@ impl EngineLoop {
         let fsm = self.engine.fsm().clone();
         // Closing the inbox refuses later requests (and discards any posted since the
         // stop); dropping the watchers tells those still waiting that the driver stopped.
-        drop(self.inbox.close());
+        self.inbox.close();
         drop(self.replies);
         drop(self.watchers);
         // The log thread ends when its inbox closes.
@@ -836,7 +833,7 @@ impl EngineLoop {
                 // Requests posted after this one are refused: the inbox is closed and
                 // those already in it are dropped, so their callers learn it stopped.
                 self.stopping = true;
-                drop(self.inbox.close());
+                self.inbox.close();
             }
         }
     }
