@@ -11,6 +11,12 @@
 //! `series-upgrade`, `fencing-race`, `million`), a comma-separated list, or `all`.
 //! Progress goes to stderr on runs longer than a few seconds. The exit status is 1 when
 //! any run broke an invariant.
+//!
+//! Besides the simulator's totals each run reports `speed` (simulated seconds per wall
+//! second over the whole run, building the holders included), `steady_speed` (the same
+//! over the run's second half), `peak_rss_bytes` (the process's peak resident memory so
+//! far; unavailable off Linux) and `state_bytes_per_lease` (the lease state machine's
+//! heap bytes per held lease, from a counting allocator).
 
 use clap::Parser;
 use leasehold::sim::{Mode, SCENARIOS, Scenario, Simulation, Stats};
@@ -88,8 +94,9 @@ struct Row {
     #[serde(flatten)]
     stats: Stats,
     wall_seconds: f64,
-    /// Peak resident memory of the whole process (Linux `VmHWM`), bytes.
-    peak_rss_bytes: u64,
+    /// Peak resident memory of the whole process so far (Linux `VmHWM`), bytes; `null`
+    /// where the system does not say (the table prints `unavailable`).
+    peak_rss_bytes: Option<u64>,
     /// Heap bytes of the lease state machine per held lease (when at least half the
     /// scenario's leases are held at the end, so the figure is not skewed by capacity
     /// left over from a peak).
@@ -236,16 +243,19 @@ fn state_bytes_per_lease(sim: &Simulation) -> Option<f64> {
     Some(bytes as f64 / held as f64)
 }
 
-/// The process's peak resident set (`VmHWM` in `/proc/self/status`), or 0 elsewhere.
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
+/// The process's peak resident set (`VmHWM` in `/proc/self/status`), where the system
+/// has one (Linux).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 fn print_table(rows: &[Row]) {
@@ -267,6 +277,10 @@ fn print_table(rows: &[Row]) {
         "p50 ms",
         "p99 ms",
         "violations",
+        "speed",
+        "steady",
+        "peak RSS",
+        "state B/lease",
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_owned()).collect()];
     for r in rows {
@@ -288,6 +302,14 @@ fn print_table(rows: &[Row]) {
             s.p50_latency_ms.to_string(),
             s.p99_latency_ms.to_string(),
             s.invariant_violations.to_string(),
+            format!("{:.2}x", r.speed),
+            format!("{:.2}x", r.steady_speed),
+            r.peak_rss_bytes.map_or_else(
+                || "unavailable".to_owned(),
+                |b| format!("{:.2} GB", b as f64 / 1e9),
+            ),
+            r.state_bytes_per_lease
+                .map_or_else(|| "-".to_owned(), |b| format!("{b:.1}")),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())
