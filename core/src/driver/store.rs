@@ -10,9 +10,11 @@
 //! ```
 //!
 //! - **Appends** go to the last segment, one frame per record, one `write` and one
-//!   `fdatasync` each ([`Log::append`] returns only then). Past
-//!   [`StoreOptions::segment_bytes`] the next append starts a new segment (written under
-//!   a temporary name with its header, fsynced, renamed, and the directory fsynced).
+//!   `fdatasync` per call ([`Log::append`] returns only then; [`Log::append_all`] writes
+//!   the frames of all its records that belong in the segment at once, and syncs once
+//!   for them). Past [`StoreOptions::segment_bytes`] the next record starts a new segment
+//!   (written under a temporary name with its header, fsynced, renamed, and the
+//!   directory fsynced).
 //! - **Snapshots** ([`write_snapshot`]): the state machine's snapshot and the number of
 //!   records it covers ([`frame::snapshot_file`]), written to a temporary file, fsynced,
 //!   renamed, and the directory fsynced. Only then does [`Store::snapshot_taken`] delete
