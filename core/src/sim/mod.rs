@@ -143,7 +143,12 @@ pub struct Simulation {
     renewed: Vec<Time>,
     transitions: Vec<u32>,
     committing: u64,
+    /// The engine's outputs being handled (kept for its capacity).
+    round: VecDeque<Output>,
 }
+
+/// How many holders [`Simulation::pump`] and the wake-ups read ahead at a time.
+const WARM_CHUNK: usize = 16;
 
 /// A simulation that could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -246,6 +251,7 @@ impl Simulation {
             renewed: vec![Time::ZERO; total],
             transitions: vec![0; total],
             committing: 0,
+            round: VecDeque::new(),
             params,
         })
     }
@@ -511,11 +517,15 @@ impl Simulation {
                 break;
             }
             let (at, due) = entry.remove_entry();
-            for h in due {
-                let h = h as usize;
-                if self.holders[h].wake == at {
-                    self.holders[h].wake = Time::MAX;
-                    self.wake(h);
+            for chunk in due.chunks(WARM_CHUNK) {
+                let warmed = chunk.iter().fold(0, |sum, &h| sum ^ self.warm(h));
+                std::hint::black_box(warmed);
+                for &h in chunk {
+                    let h = h as usize;
+                    if self.holders[h].wake == at {
+                        self.holders[h].wake = Time::MAX;
+                        self.wake(h);
+                    }
                 }
             }
         }
@@ -645,45 +655,89 @@ impl Simulation {
     }
 
     /// Drains the engine until it is quiet, delivering answers and events.
+    ///
+    /// The engine's outputs are taken a round at a time and handled in order; whatever
+    /// handling them makes the engine emit comes after them, as it would one by one
+    /// (`poll_output` only pops a queue). Each chunk of a round has its holders read
+    /// first, so that their memory is fetched together rather than one miss at a time.
     fn pump(&mut self) {
+        let mut round = std::mem::take(&mut self.round);
         loop {
-            match self.engine.poll_output() {
-                Output::Timeout(_) => return,
-                Output::Append(a) => {
-                    self.log.append(self.now, a.seq, a.ops, a.bytes.len());
-                    self.stats.ops += a.ops as u64;
-                    self.stats.log_entries += self.log.entries(a.ops);
-                    self.stats.log_bytes += a.bytes.len() as u64;
-                    if self.recording.is_some() {
-                        self.appended.push_back((a.seq, a.bytes));
-                    }
+            loop {
+                match self.engine.poll_output() {
+                    Output::Timeout(_) => break,
+                    out => round.push_back(out),
                 }
-                Output::Answer(a) => {
-                    if let Some(route) = self.routes.remove(a.ticket.0) {
-                        self.deliver(route, &a.outcome);
+            }
+            if round.is_empty() {
+                break;
+            }
+            while !round.is_empty() {
+                let chunk = round.len().min(WARM_CHUNK);
+                let warmed = round.iter().take(chunk).fold(0, |sum, out| {
+                    let Output::Answer(a) = out else { return sum };
+                    match self.routes.get(a.ticket.0) {
+                        Some(route) => sum ^ self.warm(route.holder),
+                        None => sum,
                     }
+                });
+                std::hint::black_box(warmed);
+                for out in round.drain(..chunk) {
+                    self.on_output(out);
                 }
-                Output::Event(e) => self.on_event(&e),
-                Output::Settled(r) => {
-                    // Batches settle in log order; older ones still waiting were
-                    // abandoned by an engine restart.
-                    while let Some((seq, bytes)) = self.appended.pop_front() {
-                        if seq == r.seq {
-                            if let (true, Some(rec)) = (r.committed, self.recording.as_mut()) {
-                                rec.push(bytes);
-                            }
-                            break;
+            }
+        }
+        self.round = round;
+    }
+
+    /// Reads holder `h`'s state (the holder and its tracker's lease) into the cache.
+    fn warm(&self, h: u32) -> u64 {
+        self.holders
+            .get(h as usize)
+            .map_or(0, |holder| match &holder.tracker {
+                Some(t) => holder.wake.as_millis() ^ t.warm(),
+                None => holder.wake.as_millis(),
+            })
+    }
+
+    /// Handles one output of the engine.
+    fn on_output(&mut self, out: Output) {
+        match out {
+            Output::Timeout(_) => {}
+            Output::Append(a) => {
+                self.log.append(self.now, a.seq, a.ops, a.bytes.len());
+                self.stats.ops += a.ops as u64;
+                self.stats.log_entries += self.log.entries(a.ops);
+                self.stats.log_bytes += a.bytes.len() as u64;
+                if self.recording.is_some() {
+                    self.appended.push_back((a.seq, a.bytes));
+                }
+            }
+            Output::Answer(a) => {
+                if let Some(route) = self.routes.remove(a.ticket.0) {
+                    self.deliver(route, &a.outcome);
+                }
+            }
+            Output::Event(e) => self.on_event(&e),
+            Output::Settled(r) => {
+                // Batches settle in log order; older ones still waiting were
+                // abandoned by an engine restart.
+                while let Some((seq, bytes)) = self.appended.pop_front() {
+                    if seq == r.seq {
+                        if let (true, Some(rec)) = (r.committed, self.recording.as_mut()) {
+                            rec.push(bytes);
                         }
-                        if seq > r.seq {
-                            self.appended.push_front((seq, bytes));
-                            break;
-                        }
+                        break;
                     }
-                    if self.recent_batches.len() == HISTORY {
-                        self.recent_batches.pop_front();
+                    if seq > r.seq {
+                        self.appended.push_front((seq, bytes));
+                        break;
                     }
-                    self.recent_batches.push_back(r);
                 }
+                if self.recent_batches.len() == HISTORY {
+                    self.recent_batches.pop_front();
+                }
+                self.recent_batches.push_back(r);
             }
         }
     }

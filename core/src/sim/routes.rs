@@ -42,6 +42,16 @@ impl<R> Routes<R> {
         self.dense[i] = Some(route);
     }
 
+    /// Where ticket `t`'s answer goes.
+    pub fn get(&self, t: u64) -> Option<&R> {
+        if t >= LOST || t < self.base {
+            return self.lost.get(&t);
+        }
+        self.dense
+            .get(usize::try_from(t - self.base).ok()?)?
+            .as_ref()
+    }
+
     /// Where ticket `t`'s answer goes, forgetting it.
     pub fn remove(&mut self, t: u64) -> Option<R> {
         if t >= LOST || t < self.base {
