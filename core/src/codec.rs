@@ -580,6 +580,42 @@ fn duration(ms: u64) -> Result<Duration, DecodeError> {
 /// Decodes a batch; references to places resolve against `state`, the state the batch
 /// applies to.
 fn decode_batch(bytes: &[u8], state: Option<&Fsm>) -> Result<Batch, DecodeError> {
+    let (seq, ops) = decode_steps(bytes, state, |state, at, duration, _| {
+        let (key, holder) = state.resolve(at).ok_or(UNHELD)?;
+        Ok(Op::Extend {
+            key,
+            holder,
+            duration,
+        })
+    })?;
+    Ok(Batch { seq, ops })
+}
+
+const UNHELD: DecodeError =
+    DecodeError::Corrupt("an extension refers to a place holding no such lease");
+
+/// One operation of a batch a replica follows without keeping results: a named
+/// operation, or an extension at a place with the grant it held before the batch.
+enum Step {
+    Named(Op),
+    Place {
+        at: LeaseRef,
+        token: u64,
+        duration: Duration,
+        /// The lease's and holder's names, kept only when a claim or handover earlier in
+        /// the batch could have given the place to another grant.
+        names: Option<(Key, Arc<str>)>,
+    },
+}
+
+/// Decodes a batch's operations, each named one as an [`Op`] and each reference to a
+/// place through `place` (given the state, the place, the duration, and whether a claim
+/// or handover comes before it in the batch).
+fn decode_steps<T: From<Op>>(
+    bytes: &[u8],
+    state: Option<&Fsm>,
+    mut place: impl FnMut(&Fsm, LeaseRef, Duration, bool) -> Result<T, DecodeError>,
+) -> Result<(u64, Vec<T>), DecodeError> {
     let (version, b) = open(bytes, BATCH_KIND, "batch", MAX_BATCH_BYTES)?;
     let wire: WireBatch<'_> = body(b)?;
     if wire.ops.len() > MAX_BATCH_OPS {
@@ -589,9 +625,29 @@ fn decode_batch(bytes: &[u8], state: Option<&Fsm>) -> Result<Batch, DecodeError>
         });
     }
     let t = Table::decode(&wire.strings)?;
+    let first_grant = wire
+        .ops
+        .iter()
+        .position(|op| matches!(op, WireOp::Claim { .. } | WireOp::Handover { .. }))
+        .unwrap_or(usize::MAX);
     let mut ops = Vec::with_capacity(wire.ops.len());
-    for op in wire.ops {
-        ops.push(match op {
+    for (i, op) in wire.ops.into_iter().enumerate() {
+        if let WireOp::ExtendRef { slot, check, ms } = op {
+            if version == SELF_CONTAINED {
+                return Err(DecodeError::Corrupt(
+                    "a version-1 batch refers to a lease by its place",
+                ));
+            }
+            let state = state.ok_or(DecodeError::NeedsState)?;
+            ops.push(place(
+                state,
+                LeaseRef { slot, check },
+                duration(ms)?,
+                i > first_grant,
+            )?);
+            continue;
+        }
+        ops.push(T::from(match op {
             WireOp::Claim { key, holder, ms } => Op::Claim {
                 key: t.key(key)?,
                 holder: t.name(holder)?,
@@ -631,28 +687,17 @@ fn decode_batch(bytes: &[u8], state: Option<&Fsm>) -> Result<Batch, DecodeError>
                 to: t.name(to)?,
                 duration: duration(ms)?,
             },
-            WireOp::ExtendRef { slot, check, ms } => {
-                if version == SELF_CONTAINED {
-                    return Err(DecodeError::Corrupt(
-                        "a version-1 batch refers to a lease by its place",
-                    ));
-                }
-                let state = state.ok_or(DecodeError::NeedsState)?;
-                let (key, holder) =
-                    state
-                        .resolve(LeaseRef { slot, check })
-                        .ok_or(DecodeError::Corrupt(
-                            "an extension refers to a place holding no such lease",
-                        ))?;
-                Op::Extend {
-                    key,
-                    holder,
-                    duration: duration(ms)?,
-                }
-            }
-        });
+            // Taken above; never reached.
+            WireOp::ExtendRef { .. } => return Err(UNHELD),
+        }));
     }
-    Ok(Batch { seq: wire.seq, ops })
+    Ok((wire.seq, ops))
+}
+
+impl From<Op> for Step {
+    fn from(op: Op) -> Step {
+        Step::Named(op)
+    }
 }
 
 fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
@@ -827,6 +872,58 @@ impl Fsm {
         let batch = self.decode_batch(bytes)?;
         Ok(self.apply_batch(&batch))
     }
+
+    /// Decodes a batch against this state and applies it as a replica that keeps no
+    /// results (a compactor, a restart replaying its log): the state
+    /// [`Fsm::apply_encoded`] reaches, without building an operation or an event for an
+    /// extension at a place. Returns the batch's sequence number; a batch that does not
+    /// decode changes nothing.
+    pub fn replay_encoded(&mut self, bytes: &[u8]) -> Result<u64, DecodeError> {
+        let (seq, steps) = decode_steps(bytes, Some(&*self), |state, at, duration, late| {
+            Ok(Step::Place {
+                at,
+                token: state.token_at(at).ok_or(UNHELD)?,
+                duration,
+                names: if late {
+                    Some(state.resolve(at).ok_or(UNHELD)?)
+                } else {
+                    None
+                },
+            })
+        })?;
+        let mut events = Vec::new();
+        for step in steps {
+            // Refused operations are part of the log's meaning; every replica refuses them.
+            let _ = match step {
+                Step::Named(op) => self.apply_into(&op, &mut events),
+                // The same grant holds the place: extending it there is extending it by
+                // its names.
+                Step::Place {
+                    at,
+                    token,
+                    duration,
+                    ..
+                } if self.token_at(at) == Some(token) => self.extend_at(at, duration, None),
+                // Moved by a claim or handover earlier in the batch: by its names.
+                Step::Place {
+                    duration,
+                    names: Some((key, holder)),
+                    ..
+                } => self.apply_into(
+                    &Op::Extend {
+                        key,
+                        holder,
+                        duration,
+                    },
+                    &mut events,
+                ),
+                // Gone, and nothing in the batch before it grants anything: not held.
+                Step::Place { .. } => Err(LeaseError::Invalid),
+            };
+            events.clear();
+        }
+        Ok(seq)
+    }
 }
 
 impl Snapshot {
@@ -839,5 +936,58 @@ impl Snapshot {
     /// unique keys; tokens no greater than the fencing counter). Never panics.
     pub fn decode(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
         decode_snapshot(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Time;
+
+    fn key(lease: &str) -> Key {
+        Key::new("application-leadership", "model", lease)
+    }
+
+    /// A batch only a hostile writer makes (the engine names a lease an earlier operation
+    /// of the batch touches): `a` revoked, claimed again by its holder (the same place, a
+    /// new grant), then extended by its old place; `b` revoked, then extended by its
+    /// place. Read by names, the first extends the new grant and the second is refused;
+    /// a replica that keeps no results must reach the same state.
+    #[test]
+    fn a_replica_without_results_agrees_with_the_names_when_a_place_changes_hands() {
+        let minute = Duration::from_secs(60);
+        let mut fsm = Fsm::new();
+        fsm.apply(&Op::claim(key("a"), "a/0", minute)).unwrap();
+        fsm.apply(&Op::claim(key("b"), "b/0", minute)).unwrap();
+        let a = fsm.lease_ref(&key("a"), "a/0", Time::ZERO).unwrap();
+        let b = fsm.lease_ref(&key("b"), "b/0", Time::ZERO).unwrap();
+        let batch = Batch::new(
+            1,
+            vec![
+                Op::revoke(key("a"), "a/0"),
+                Op::claim(key("a"), "a/0", minute),
+                Op::extend(key("a"), "a/0", 2 * minute),
+                Op::revoke(key("b"), "b/0"),
+                Op::extend(key("b"), "b/0", minute),
+            ],
+        );
+        let bytes = encode_batch(&batch, |op| match op {
+            Op::Extend { key: k, .. } if *k == key("a") => Some(a),
+            Op::Extend { key: k, .. } if *k == key("b") => Some(b),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(fsm.decode_batch(&bytes).unwrap(), batch);
+        let mut named = fsm.clone();
+        let results = named.apply_encoded(&bytes).unwrap();
+        assert!(results[2].is_ok(), "{results:?}");
+        assert_eq!(results[4], Err(LeaseError::Invalid));
+        let mut quiet = fsm.clone();
+        assert_eq!(quiet.replay_encoded(&bytes), Ok(1));
+        assert_eq!(quiet.snapshot(), named.snapshot());
+        assert_eq!(
+            quiet.lease(&key("a"), Time::ZERO).unwrap().expiry,
+            Time::from_millis(120_000)
+        );
     }
 }

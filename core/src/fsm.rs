@@ -326,6 +326,12 @@ impl Fsm {
         })
     }
 
+    /// The token of the grant a reference names, if this state holds it.
+    pub(crate) fn token_at(&self, at: LeaseRef) -> Option<u64> {
+        let r = self.slots.get(at.slot as usize)?.as_ref()?;
+        (r.token as u8 == at.check).then_some(r.token)
+    }
+
     /// The lease and holder a reference names, if this state holds that grant.
     pub(crate) fn resolve(&self, at: LeaseRef) -> Option<(Key, Arc<str>)> {
         let r = self.slots.get(at.slot as usize)?.as_ref()?;

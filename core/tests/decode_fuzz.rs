@@ -81,7 +81,10 @@ fn decode_within_limits(bytes: &[u8]) -> Result<(), TestCaseError> {
     }
     if let Ok(b) = against_state {
         prop_assert!(b.encode().is_ok());
-        prop_assert!(state.clone().apply_encoded(bytes).is_ok());
+        let (mut named, mut quiet) = (state.clone(), state.clone());
+        prop_assert!(named.apply_encoded(bytes).is_ok());
+        prop_assert_eq!(quiet.replay_encoded(bytes), Ok(b.seq));
+        prop_assert_eq!(quiet.snapshot(), named.snapshot());
     }
     if let Ok(s) = snapshot {
         let _ = Fsm::restore(s);

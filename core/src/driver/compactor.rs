@@ -21,8 +21,6 @@
 //! and on demand ([`Driver::compact`](super::Driver::compact)).
 
 use super::store::{StoreError, StoreOptions, write_snapshot};
-use crate::batch::Batch;
-use crate::event::Event;
 use crate::fsm::Fsm;
 use crossbeam_channel::{Receiver, Sender, select};
 use std::io;
@@ -50,19 +48,6 @@ pub(super) struct Compactor {
     pub(super) since_bytes: u64,
     /// The last snapshot's coverage: nothing to do when no record came since.
     pub(super) covered: u64,
-    /// The events of applying an operation, discarded ([`replay`]'s buffer).
-    pub(super) events: Vec<Event>,
-}
-
-/// Applies a committed batch to a replica: the state [`Fsm::apply_batch`] reaches,
-/// without its results, and without an allocation per operation for its events (which
-/// go into `events`, a buffer the caller reuses, and are discarded).
-pub(super) fn replay(fsm: &mut Fsm, batch: &Batch, events: &mut Vec<Event>) {
-    for op in &batch.ops {
-        // Refused operations are part of the log's meaning; every replica refuses them.
-        let _ = fsm.apply_into(op, events);
-        events.clear();
-    }
 }
 
 impl Compactor {
@@ -104,9 +89,7 @@ impl Compactor {
         // The log thread appends only what the engine encoded, and the driver checked
         // every replayed record at open, so a record that does not decode cannot occur;
         // if one did, skipping it would only make a later snapshot refuse to match.
-        if let Ok(batch) = self.fsm.decode_batch(record) {
-            replay(&mut self.fsm, &batch, &mut self.events);
-        }
+        let _ = self.fsm.replay_encoded(record);
         self.applied += 1;
         self.since_records += 1;
         self.since_bytes += record.len() as u64;

@@ -44,7 +44,7 @@
 //! assert_eq!(fsm.holder(&key), Some("mysql/0"));
 //! ```
 
-use super::compactor::{self, CompactReply, Compactor, Taken};
+use super::compactor::{CompactReply, Compactor, Taken};
 use super::log::{Log, MemoryLog};
 use super::mailbox::{self, Inbox, Posts};
 use super::replies::Replies;
@@ -281,13 +281,12 @@ impl Driver {
         };
         let mut last_seq = covers;
         let mut replayed_bytes = 0;
-        let mut events = Vec::new();
         for (index, record) in (covers + 1..).zip(&recovery.records) {
-            let batch = fsm
-                .decode_batch(record)
+            // Refused operations are part of the log's meaning; every replica refuses them.
+            let seq = fsm
+                .replay_encoded(record)
                 .map_err(|source| DriverError::Decode { index, source })?;
-            compactor::replay(&mut fsm, &batch, &mut events);
-            last_seq = last_seq.max(batch.seq);
+            last_seq = last_seq.max(seq);
             replayed_bytes += record.len() as u64;
         }
         let compactor = Compactor {
@@ -298,7 +297,6 @@ impl Driver {
             since_records: recovery.records.len() as u64,
             since_bytes: replayed_bytes,
             covered: covers,
-            events,
         };
         let opened = Opened {
             snapshot_covers: covers,
