@@ -404,13 +404,18 @@ impl Tracker {
             .unwrap_or(Time::MAX)
     }
 
-    /// Reads the tracker's state (its first lease's), so that a caller about to hand
-    /// many trackers their inputs can have their memory fetched together beforehand.
-    pub(crate) fn warm(&self) -> u64 {
-        self.leases
-            .iter()
-            .next()
-            .map_or(0, |l| l.pending ^ l.at.as_millis())
+    /// Reads the tracker's state (its first lease's and, with `names`, the names its
+    /// requests carry), so that a caller about to hand many trackers their inputs can
+    /// have their memory fetched together beforehand.
+    pub(crate) fn warm(&self, names: bool) -> u64 {
+        self.leases.iter().next().map_or(0, |l| {
+            let state = l.pending ^ l.at.as_millis();
+            if !names {
+                return state;
+            }
+            let first = |s: &str| u64::from(s.as_bytes().first().copied().unwrap_or(0));
+            state ^ first(&self.holder) ^ first(&l.key.lease)
+        })
     }
 
     // ---- inputs ------------------------------------------------------------------

@@ -43,6 +43,11 @@ impl Checker {
         }
     }
 
+    /// Reads what the checker believes about lease `lease` (to fetch it early).
+    pub(crate) fn warm(&self, lease: usize) -> u64 {
+        self.leases.get(lease).map_or(0, |s| s.token)
+    }
+
     /// Checks one event of lease `lease` (holder unit `unit`), applied by batch `batch`
     /// at log time `now`.
     pub fn check(

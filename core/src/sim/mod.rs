@@ -518,7 +518,7 @@ impl Simulation {
             }
             let (at, due) = entry.remove_entry();
             for chunk in due.chunks(WARM_CHUNK) {
-                let warmed = chunk.iter().fold(0, |sum, &h| sum ^ self.warm(h));
+                let warmed = chunk.iter().fold(0, |sum, &h| sum ^ self.warm(h, true));
                 std::hint::black_box(warmed);
                 for &h in chunk {
                     let h = h as usize;
@@ -675,10 +675,15 @@ impl Simulation {
             while !round.is_empty() {
                 let chunk = round.len().min(WARM_CHUNK);
                 let warmed = round.iter().take(chunk).fold(0, |sum, out| {
-                    let Output::Answer(a) = out else { return sum };
-                    match self.routes.get(a.ticket.0) {
-                        Some(route) => sum ^ self.warm(route.holder),
-                        None => sum,
+                    sum ^ match out {
+                        Output::Answer(a) => self
+                            .routes
+                            .get(a.ticket.0)
+                            .map_or(0, |route| self.warm(route.holder, false)),
+                        Output::Event(e) => self.lease_index(e.key()).map_or(0, |lease| {
+                            self.checker.warm(lease) ^ self.renewed[lease].as_millis()
+                        }),
+                        _ => 0,
                     }
                 });
                 std::hint::black_box(warmed);
@@ -690,12 +695,13 @@ impl Simulation {
         self.round = round;
     }
 
-    /// Reads holder `h`'s state (the holder and its tracker's lease) into the cache.
-    fn warm(&self, h: u32) -> u64 {
+    /// Reads holder `h`'s state (the holder and its tracker's lease, and with `names`
+    /// the names its requests carry) into the cache.
+    fn warm(&self, h: u32, names: bool) -> u64 {
         self.holders
             .get(h as usize)
             .map_or(0, |holder| match &holder.tracker {
-                Some(t) => holder.wake.as_millis() ^ t.warm(),
+                Some(t) => holder.wake.as_millis() ^ t.warm(names),
                 None => holder.wake.as_millis(),
             })
     }
