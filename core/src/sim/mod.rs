@@ -698,10 +698,17 @@ impl Simulation {
     /// Reads holder `h`'s state (the holder and its tracker's lease, and with `names`
     /// the names its requests carry) into the cache.
     fn warm(&self, h: u32, names: bool) -> u64 {
+        let h = h as usize;
         self.holders
-            .get(h as usize)
+            .get(h)
             .map_or(0, |holder| match &holder.tracker {
                 Some(t) => holder.wake.as_millis() ^ t.warm(names),
+                // Joining: its tracker is built from these names.
+                None if names => {
+                    let first = |s: &str| u64::from(s.as_bytes().first().copied().unwrap_or(0));
+                    let lease = &self.keys[h / self.params.units].lease;
+                    holder.wake.as_millis() ^ first(&self.holder_names[h]) ^ first(lease)
+                }
                 None => holder.wake.as_millis(),
             })
     }
