@@ -5,7 +5,9 @@
 // The tests serve www/dist from a static server of their own on a free port, walk the
 // operator's flows through the page's fixed `data-testid` hooks, save a screenshot of
 // each main view into docs/screenshots/ (the README's pictures), and print the figures:
-// the page's own cost per 100 ms tick with 10,000 leases at 1×, and the .wasm size.
+// the page's own cost per 100 ms tick with 10,000 leases at 1× and Chromium's count of
+// the main thread's work over the same 40 s (both held to the tick budget), and the
+// .wasm size.
 // Then they walk every guided chapter (`#/learn/N`) from its first step to its last,
 // pressing Continue as soon as the story offers it.
 //
@@ -22,8 +24,13 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { DIST, ROOT, byId, shot as shotOf, startBrowser } from './page.mjs';
 
-// The README's figure: the main thread's mean cost per 100 ms tick, 10,000 leases at 1×.
+// The README's figures: the main thread's mean cost per 100 ms tick, 10,000 leases at
+// 1×, by the page's own meter and by Chromium's count of every main-thread task (script,
+// style, layout, paint, compositing), each within its budget (8 ms). Chromium counts
+// wall-clock time, so on a machine shared with other work its figure grows; a run there
+// may say how much it allows with LEASEHOLD_CHROMIUM_BUDGET_MS.
 const TICK_BUDGET_MS = Number(process.env.LEASEHOLD_TICK_BUDGET_MS || 8);
+const CHROMIUM_BUDGET_MS = Number(process.env.LEASEHOLD_CHROMIUM_BUDGET_MS || 8);
 const WASM_GZ_BUDGET = 480 * 1024;
 
 let ctx;
@@ -407,6 +414,10 @@ test('figures: the page’s cost per tick with 10,000 leases at 1×, the .wasm s
   assert.ok(ticks >= 300, `${ticks} ticks in 40 s`);
   assert.ok(sim >= 36_000, `the simulation kept up with 1× (${sim} ms in 40 s)`);
   assert.ok(overall <= TICK_BUDGET_MS, `${overall} ms per tick is over ${TICK_BUDGET_MS} ms`);
+  assert.ok(
+    mainThread <= CHROMIUM_BUDGET_MS,
+    `Chromium counts ${mainThread.toFixed(2)} ms of main-thread tasks per 100 ms, over ${CHROMIUM_BUDGET_MS} ms`,
+  );
   assert.ok((await page.locator(byId('lease-row')).count()) <= 40, 'only the rows on screen are drawn');
   await shot('dashboard-10k');
   // The largest recent batch, decoded: operations and answers.

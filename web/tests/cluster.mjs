@@ -10,9 +10,9 @@
 //   await stop();
 //   await cluster.stop();
 //
-// The binaries are ROOT/target/release/leaseholdd (built with
-// `cargo build --release -p leasehold-server --bins` when missing); LEASEHOLDD overrides
-// the path.
+// The binaries are in cargo's target directory (ROOT/target, or CARGO_TARGET_DIR):
+// release/leaseholdd, built with `cargo build --release -p leasehold-server --bins` when
+// missing; LEASEHOLDD overrides the path.
 
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -28,7 +28,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository's root. */
 export const ROOT = path.resolve(HERE, '../..');
 /** The `leaseholdd` the clusters run (LEASEHOLDD overrides it). */
-export const LEASEHOLDD = process.env.LEASEHOLDD || path.join(ROOT, 'target/release/leaseholdd');
+export const LEASEHOLDD =
+  process.env.LEASEHOLDD || path.resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target', 'release/leaseholdd');
 
 /** How many lines of each node's stdout and stderr are kept for error messages. */
 const TAIL_LINES = 40;
