@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 leases="${1:-1000000}"
+target="${CARGO_TARGET_DIR:-target}"
 
 if ! rustup target list --installed | grep -qx wasm32-wasip1; then
   step "installing the wasm32-wasip1 target"
@@ -16,12 +17,12 @@ cargo build --release -p leasehold-benches --bin apply
 cargo build --release -p leasehold-benches --bin apply --target wasm32-wasip1
 
 step "native apply over $leases leases"
-native="$(./target/release/apply "$leases")"
+native="$("$target/release/apply" "$leases")"
 echo "$native"
 step "wasm apply over $leases leases (Node $(node --version), WASI)"
 # Node 20 can crash while tearing down a large WebAssembly memory after the program has
 # printed its result; what counts is that the result was printed.
-wasm="$(node --no-warnings benches/wasi/run.mjs target/wasm32-wasip1/release/apply.wasm "$leases" || true)"
+wasm="$(node --no-warnings benches/wasi/run.mjs "$target/wasm32-wasip1/release/apply.wasm" "$leases" || true)"
 echo "$wasm"
 if [ -z "$wasm" ]; then
   echo "bench-wasm: the wasm run printed no result" >&2

@@ -14,7 +14,7 @@ ensure_wasm_bindgen
 
 step "building leasehold-wasm for wasm32 (profile wasm-release)"
 cargo build -p leasehold-wasm --profile wasm-release --target wasm32-unknown-unknown
-wasm=target/wasm32-unknown-unknown/wasm-release/leasehold_wasm.wasm
+wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/leasehold_wasm.wasm"
 
 step "generating the JavaScript bindings and TypeScript types"
 bindgen() {
