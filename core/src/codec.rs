@@ -580,14 +580,24 @@ fn duration(ms: u64) -> Result<Duration, DecodeError> {
 /// Decodes a batch; references to places resolve against `state`, the state the batch
 /// applies to.
 fn decode_batch(bytes: &[u8], state: Option<&Fsm>) -> Result<Batch, DecodeError> {
-    let (seq, ops) = decode_steps(bytes, state, |state, at, duration, _| {
-        let (key, holder) = state.resolve(at).ok_or(UNHELD)?;
-        Ok(Op::Extend {
-            key,
-            holder,
-            duration,
+    let (seq, steps) = decode_steps(bytes, state, true)?;
+    let ops = steps
+        .into_iter()
+        .map(|step| match step {
+            Step::Named(op) => Ok(op),
+            Step::Place {
+                duration,
+                names: Some((key, holder)),
+                ..
+            } => Ok(Op::Extend {
+                key,
+                holder,
+                duration,
+            }),
+            // Every place's names were asked for.
+            Step::Place { names: None, .. } => Err(UNHELD),
         })
-    })?;
+        .collect::<Result<_, _>>()?;
     Ok(Batch { seq, ops })
 }
 
@@ -608,14 +618,15 @@ enum Step {
     },
 }
 
-/// Decodes a batch's operations, each named one as an [`Op`] and each reference to a
-/// place through `place` (given the state, the place, the duration, and whether a claim
-/// or handover comes before it in the batch).
-fn decode_steps<T: From<Op>>(
+/// Decodes a batch's operations: each named one as an [`Op`], each reference to a place
+/// checked against `state` (the state before the batch) with the grant's token, and its
+/// names resolved when `names` asks for them all or a claim or handover comes before it in
+/// the batch.
+fn decode_steps(
     bytes: &[u8],
     state: Option<&Fsm>,
-    mut place: impl FnMut(&Fsm, LeaseRef, Duration, bool) -> Result<T, DecodeError>,
-) -> Result<(u64, Vec<T>), DecodeError> {
+    names: bool,
+) -> Result<(u64, Vec<Step>), DecodeError> {
     let (version, b) = open(bytes, BATCH_KIND, "batch", MAX_BATCH_BYTES)?;
     let wire: WireBatch<'_> = body(b)?;
     if wire.ops.len() > MAX_BATCH_OPS {
@@ -639,15 +650,20 @@ fn decode_steps<T: From<Op>>(
                 ));
             }
             let state = state.ok_or(DecodeError::NeedsState)?;
-            ops.push(place(
-                state,
-                LeaseRef { slot, check },
-                duration(ms)?,
-                i > first_grant,
-            )?);
+            let at = LeaseRef { slot, check };
+            ops.push(Step::Place {
+                at,
+                token: state.token_at(at).ok_or(UNHELD)?,
+                duration: duration(ms)?,
+                names: if names || i > first_grant {
+                    Some(state.resolve(at).ok_or(UNHELD)?)
+                } else {
+                    None
+                },
+            });
             continue;
         }
-        ops.push(T::from(match op {
+        ops.push(Step::Named(match op {
             WireOp::Claim { key, holder, ms } => Op::Claim {
                 key: t.key(key)?,
                 holder: t.name(holder)?,
@@ -694,12 +710,6 @@ fn decode_steps<T: From<Op>>(
     Ok((wire.seq, ops))
 }
 
-impl From<Op> for Step {
-    fn from(op: Op) -> Step {
-        Step::Named(op)
-    }
-}
-
 fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
     let (version, b) = open(bytes, SNAPSHOT_KIND, "snapshot", MAX_SNAPSHOT_BYTES)?;
     let (wire, places): (WireSnapshot<'_>, Vec<u32>) = if version == SELF_CONTAINED {
@@ -715,11 +725,18 @@ fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
             "a snapshot has not one place for every lease",
         ));
     }
-    let mut sorted = places.clone();
-    sorted.sort_unstable();
-    if sorted.last().is_some_and(|&p| p as usize >= MAX_PLACES)
-        || sorted.windows(2).any(|w| w[0] == w[1])
-    {
+    // One bit a place up to the highest named (at most 2 MiB, the limit's worth).
+    let highest = places.iter().max().map_or(0, |&p| p as usize + 1);
+    let mut taken = vec![0u64; highest.min(MAX_PLACES).div_ceil(64)];
+    let mut distinct = |p: u32| {
+        let (word, bit) = (p as usize / 64, 1u64 << (p % 64));
+        let fresh = taken.get(word).is_some_and(|w| w & bit == 0);
+        if fresh {
+            taken[word] |= bit;
+        }
+        fresh
+    };
+    if highest > MAX_PLACES || !places.iter().all(|&p| distinct(p)) {
         return Err(DecodeError::Corrupt(
             "a snapshot's places are out of range or not distinct",
         ));
@@ -879,18 +896,7 @@ impl Fsm {
     /// extension at a place. Returns the batch's sequence number; a batch that does not
     /// decode changes nothing.
     pub fn replay_encoded(&mut self, bytes: &[u8]) -> Result<u64, DecodeError> {
-        let (seq, steps) = decode_steps(bytes, Some(&*self), |state, at, duration, late| {
-            Ok(Step::Place {
-                at,
-                token: state.token_at(at).ok_or(UNHELD)?,
-                duration,
-                names: if late {
-                    Some(state.resolve(at).ok_or(UNHELD)?)
-                } else {
-                    None
-                },
-            })
-        })?;
+        let (seq, steps) = decode_steps(bytes, Some(&*self), false)?;
         let mut events = Vec::new();
         for step in steps {
             // Refused operations are part of the log's meaning; every replica refuses them.

@@ -18,7 +18,6 @@ use crate::op::Op;
 pub use crate::outcome::{Answer, Outcome, Ticket};
 use crate::queue::{Offer, Queue, Waiter, Waiters};
 use crate::time::Time;
-use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,9 +155,9 @@ pub struct Engine {
     flush_wanted: bool,
     /// A reused buffer for the events of applying one operation.
     events: Vec<Event>,
-    /// Leases an in-flight batch revokes, hands over or unpins (with how many such
-    /// operations): a later batch must name them, since their places may change first.
-    unsettled: FxHashMap<Key, u32>,
+    /// Leases an in-flight batch revokes, hands over or unpins, sorted, once per such
+    /// operation: a later batch must name them, since their places may change first.
+    unsettled: Vec<Key>,
 }
 
 impl Engine {
@@ -201,7 +200,7 @@ impl Engine {
             last_cut: now,
             flush_wanted: false,
             events: Vec::new(),
-            unsettled: FxHashMap::default(),
+            unsettled: Vec::new(),
         })
     }
 
@@ -543,10 +542,9 @@ impl Engine {
             bytes,
             ops: op_count,
         }));
-        for op in &batch.ops {
-            if let Some(key) = unsettling(op) {
-                *self.unsettled.entry(key.clone()).or_default() += 1;
-            }
+        for key in batch.ops.iter().filter_map(unsettling) {
+            let at = self.unsettled.binary_search(key).unwrap_or_else(|at| at);
+            self.unsettled.insert(at, key.clone());
         }
         self.in_flight.push_back(InFlight {
             seq,
@@ -579,7 +577,8 @@ impl Engine {
             let place = match op {
                 Op::Extend { key, holder, .. }
                     if refer
-                        && (self.unsettled.is_empty() || !self.unsettled.contains_key(key))
+                        && (self.unsettled.is_empty()
+                            || self.unsettled.binary_search(key).is_err())
                         && !here.contains(&key) =>
                 {
                     self.fsm.lease_ref(key, holder, self.planned)
@@ -624,14 +623,9 @@ impl Engine {
             let mut lane_ops = [0; 4];
             let mut requests = 0;
             let ops = f.batch.ops.len();
-            for op in &f.batch.ops {
-                if let Some(key) = unsettling(op) {
-                    if let Some(n) = self.unsettled.get_mut(key) {
-                        *n -= 1;
-                        if *n == 0 {
-                            self.unsettled.remove(key);
-                        }
-                    }
+            for key in f.batch.ops.iter().filter_map(unsettling) {
+                if let Ok(at) = self.unsettled.binary_search(key) {
+                    self.unsettled.remove(at);
                 }
             }
             if committed {

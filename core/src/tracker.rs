@@ -406,7 +406,8 @@ impl Tracker {
 
     /// Reads the tracker's state (its first lease's and, with `names`, the names its
     /// requests carry), so that a caller about to hand many trackers their inputs can
-    /// have their memory fetched together beforehand.
+    /// have their memory fetched together beforehand (the simulator does).
+    #[cfg(feature = "sim")]
     pub(crate) fn warm(&self, names: bool) -> u64 {
         self.leases.iter().next().map_or(0, |l| {
             let state = l.pending ^ l.at.as_millis();
