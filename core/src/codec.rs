@@ -859,14 +859,13 @@ impl Fsm {
                 until = until.max(*new);
                 None
             }
-            Op::Revoke { key, .. } | Op::Handover { key, .. } | Op::Unpin { key, .. } => {
-                touched.push(key);
-                None
-            }
             Op::Extend { key, holder, .. } if !touched.contains(&key) => {
                 self.lease_ref(key, holder, until)
             }
-            _ => None,
+            op => {
+                touched.extend(op.unsettles());
+                None
+            }
         })
     }
 

@@ -5,8 +5,7 @@
 //! yields [`Output::Timeout`]. See the crate documentation for the loop.
 
 use crate::batch::Batch;
-use crate::codec::EncodeError;
-use crate::codec::encode_batch;
+use crate::codec::{EncodeError, encode_batch};
 use crate::config::{Config, ConfigError};
 use crate::error::{FieldError, LeaseError};
 use crate::event::Event;
@@ -542,7 +541,7 @@ impl Engine {
             bytes,
             ops: op_count,
         }));
-        for key in batch.ops.iter().filter_map(unsettling) {
+        for key in batch.ops.iter().filter_map(Op::unsettles) {
             let at = self.unsettled.binary_search(key).unwrap_or_else(|at| at);
             self.unsettled.insert(at, key.clone());
         }
@@ -584,7 +583,7 @@ impl Engine {
                     self.fsm.lease_ref(key, holder, self.planned)
                 }
                 op => {
-                    here.extend(unsettling(op));
+                    here.extend(op.unsettles());
                     None
                 }
             };
@@ -623,7 +622,7 @@ impl Engine {
             let mut lane_ops = [0; 4];
             let mut requests = 0;
             let ops = f.batch.ops.len();
-            for key in f.batch.ops.iter().filter_map(unsettling) {
+            for key in f.batch.ops.iter().filter_map(Op::unsettles) {
                 if let Ok(at) = self.unsettled.binary_search(key) {
                     self.unsettled.remove(at);
                 }
@@ -774,14 +773,5 @@ impl Engine {
             self.metrics.lane_mut(entry.lane).deadline_exceeded += entry.waiters.len() as u64;
             self.answer_all(entry.waiters, &Outcome::DeadlineExceeded);
         }
-    }
-}
-
-/// The lease an operation may move to another place or holder (revoke, hand over, unpin:
-/// an unpinned lease may expire at once), which later batches must then name.
-fn unsettling(op: &Op) -> Option<&Key> {
-    match op {
-        Op::Revoke { key, .. } | Op::Handover { key, .. } | Op::Unpin { key, .. } => Some(key),
-        _ => None,
     }
 }

@@ -326,16 +326,23 @@ impl Fsm {
         })
     }
 
+    /// The grant a reference names, if this state holds it.
+    fn held_at(&self, at: LeaseRef) -> Option<&Record> {
+        self.slots
+            .get(at.slot as usize)?
+            .as_ref()
+            .filter(|r| r.token as u8 == at.check)
+    }
+
     /// The token of the grant a reference names, if this state holds it.
     pub(crate) fn token_at(&self, at: LeaseRef) -> Option<u64> {
-        let r = self.slots.get(at.slot as usize)?.as_ref()?;
-        (r.token as u8 == at.check).then_some(r.token)
+        self.held_at(at).map(|r| r.token)
     }
 
     /// The lease and holder a reference names, if this state holds that grant.
     pub(crate) fn resolve(&self, at: LeaseRef) -> Option<(Key, Arc<str>)> {
-        let r = self.slots.get(at.slot as usize)?.as_ref()?;
-        (r.token as u8 == at.check).then(|| (self.key_of(r), Arc::from(r.holder.as_str())))
+        self.held_at(at)
+            .map(|r| (self.key_of(r), Arc::from(r.holder.as_str())))
     }
 
     /// Extends the lease at a place resolved when the batch was cut: the same as an
@@ -348,12 +355,7 @@ impl Fsm {
         events: Option<&mut Vec<Event>>,
     ) -> Result<Option<u64>, LeaseError> {
         let new_expiry = self.expiry_after(d)?;
-        let held = self
-            .slots
-            .get(at.slot as usize)
-            .and_then(Option::as_ref)
-            .is_some_and(|r| r.token as u8 == at.check);
-        if !held {
+        if self.held_at(at).is_none() {
             return Err(LeaseError::Invalid);
         }
         let (token, expiry) = self.lengthen(at.slot, new_expiry);

@@ -183,6 +183,16 @@ impl Op {
         }
     }
 
+    /// The lease this operation may move to another place or holder (a revoke, a
+    /// handover, an unpin, after which the lease may expire at once): a batch that
+    /// follows must name that lease rather than refer to its place.
+    pub(crate) fn unsettles(&self) -> Option<&Key> {
+        match self {
+            Op::Revoke { key, .. } | Op::Handover { key, .. } | Op::Unpin { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
     /// Checks every field that can be checked without the lease state: non-empty names
     /// within [`MAX_NAME_BYTES`], durations of at least 1 ms and at most
     /// [`MAX_DURATION_MS`], reasons within [`MAX_REASON_BYTES`], `new >= old`.
