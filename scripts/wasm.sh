@@ -2,12 +2,13 @@
 # Builds the JavaScript package of leasehold (crate `leasehold-wasm`) twice from one
 # .wasm: for Node into wasm/pkg-node/ (the tests import it) and for the web into www/pkg/
 # (the example pages import it), each with its .d.ts. Prints the size of the .wasm and
-# fails when it is over 150 KB gzipped. Usage: ./scripts/wasm.sh
+# fails when it is over 140,000 bytes gzipped (10 KB of headroom under 150 KB).
+# Usage: ./scripts/wasm.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
-LIMIT=150000 # bytes, gzipped
+LIMIT=140000 # bytes, gzipped
 
 ensure_wasm_target
 ensure_wasm_bindgen

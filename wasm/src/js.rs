@@ -6,9 +6,10 @@
 //! it). What a field may hold is the core's serde form (`leasehold::form`): numbers of
 //! milliseconds, for one, must be finite, not negative and exactly representable.
 
+use crate::value::{ReadError, Value};
 use js_sys::{Array, ArrayBuffer, Error, Object, Reflect, Uint8Array};
 use serde::Serialize;
-use serde::de::{self, DeserializeOwned, IntoDeserializer};
+use serde::de::{self, DeserializeOwned};
 use std::cell::Cell;
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
@@ -118,10 +119,10 @@ pub(crate) fn read<T: DeserializeOwned>(
     let fields = std::iter::from_fn(|| {
         let next = fields.next();
         current.set(next.map(|(k, _)| k.as_str()));
-        next.map(|(k, v)| (k.as_str(), Field(v.clone())))
+        next.map(|(k, v)| (k.as_str(), Value(v.clone())))
     });
-    T::deserialize(de::value::MapDeserializer::new(fields))
-        .map_err(|e| (current.take().map(str::to_owned), serde_message(e)))
+    T::deserialize(de::value::MapDeserializer::<_, ReadError>::new(fields))
+        .map_err(|e| (current.take().map(str::to_owned), e.0))
 }
 
 /// Reads one value (not an object's fields) into `T`, naming it `name` on error.
@@ -136,12 +137,11 @@ pub(crate) fn value_from_js<T: DeserializeOwned>(
     if let Some(message) = foreign(&value) {
         return Err(Error::new(&format!("{context}: `{name}`: {message}")));
     }
-    T::deserialize(serde_wasm_bindgen::Deserializer::from(value))
-        .map_err(|e| Error::new(&format!("{context}: `{name}`: {}", serde_message(e))))
+    T::deserialize(Value(value)).map_err(|e| Error::new(&format!("{context}: `{name}`: {e}")))
 }
 
-/// The error for a value that no field of the API takes but serde-wasm-bindgen would read:
-/// a BigInt (as an integer) or bytes (as text, from a form that buffers its fields).
+/// The error for a value that no field of the API takes but a form that buffers its
+/// fields (an internally tagged enum) would read as something else: a BigInt, or bytes.
 /// Fields hold numbers and strings, as their TypeScript types say.
 fn foreign(value: &JsValue) -> Option<String> {
     let foreign = value.is_bigint()
@@ -164,31 +164,12 @@ pub(crate) fn bytes(value: &JsValue, context: &str, name: &str) -> Result<Vec<u8
     }
 }
 
-/// The message of a serde error raised at the boundary, in JavaScript's words: a missing
-/// value is `null or undefined`, a count a whole number (not a `u64`).
+/// The message of an error of serde-wasm-bindgen's serializer.
 fn serde_message(e: serde_wasm_bindgen::Error) -> String {
     let value = JsValue::from(e);
-    let Some(error) = value.dyn_ref::<Error>() else {
-        return format!("{value:?}");
-    };
-    let message = String::from(error.message());
-    if let Some(rest) = message.strip_prefix("invalid type: unit value") {
-        format!("invalid type: null or undefined{rest}")
-    } else if let Some(head) = message.strip_suffix("expected u64") {
-        format!("{head}expected a whole number from 0 to 2^53 - 1")
-    } else {
-        message
-    }
-}
-
-/// One field's value, read by serde-wasm-bindgen.
-struct Field(JsValue);
-
-impl<'de> IntoDeserializer<'de, serde_wasm_bindgen::Error> for Field {
-    type Deserializer = serde_wasm_bindgen::Deserializer;
-
-    fn into_deserializer(self) -> serde_wasm_bindgen::Deserializer {
-        serde_wasm_bindgen::Deserializer::from(self.0)
+    match value.dyn_ref::<Error>() {
+        Some(error) => error.message().into(),
+        None => format!("{value:?}"),
     }
 }
 

@@ -33,6 +33,7 @@ mod engine;
 mod js;
 mod shapes;
 mod sim;
+mod value;
 
 pub use codec::{decode_batch, encode_batch};
 pub use engine::Engine;

@@ -245,7 +245,7 @@ pub(crate) fn apply_overrides(
         let text = if let Some(b) = value.as_bool() {
             b.to_string()
         } else if let Some(n) = value.as_f64() {
-            n.to_string()
+            crate::value::number_text(n)
         } else if let Some(s) = value.as_string() {
             s
         } else {

@@ -205,7 +205,16 @@ test("unknown or impossible options throw, naming the field", () => {
   throwsNaming(() => new Engine({ maxInFlight: 0 }), /`maxInFlight` must be at least 1/);
   throwsNaming(() => new Engine({ queueCapacity: 2.5 }), /`queueCapacity`: invalid value: floating point `2.5`, expected a whole number/);
   throwsNaming(() => new Engine({ claimDeadlineMs: 9_000 }), /`claimDeadlineMs` must not be longer than extendDeadlineMs/);
-  throwsNaming(() => new Engine({ eager: 1 }), /`eager`: invalid type/);
+  throwsNaming(() => new Engine({ eager: 1 }), /`eager`: invalid type: integer `1`, expected a boolean/);
+  // Numbers as JavaScript writes them; a missing value and odd values by their kind.
+  throwsNaming(() => new Engine({ batchIntervalMs: 1e300 }), /`batchIntervalMs`: invalid value: floating point `1e\+300`, expected a number of milliseconds/);
+  throwsNaming(() => new Engine({ batchIntervalMs: -5 }), /`batchIntervalMs`: invalid value: integer `-5`, expected a number of milliseconds/);
+  throwsNaming(() => new Engine({ batchIntervalMs: "5" }), /`batchIntervalMs`: invalid type: string "5", expected a number of milliseconds/);
+  throwsNaming(() => new Engine().advance(null), /^advance: `nowMs`: invalid type: null or undefined, expected a number/);
+  throwsNaming(() => new Engine({ eager: { on: true } }), /`eager`: invalid type: map, expected a boolean/);
+  throwsNaming(() => new Engine({ eager: [true] }), /`eager`: invalid type: sequence, expected a boolean/);
+  throwsNaming(() => new Engine({ eager: () => true }), /`eager`: invalid type: a function, expected a boolean/);
+  throwsNaming(() => new Engine({ maxInFlight: 5n }), /`maxInFlight`: invalid type: a bigint/);
   throwsNaming(() => new Engine("fast"), /^new Engine: options must be an object/);
   const engine = new Engine({ eager: true, nowMs: 1_000 });
   const t = engine.claim(claim("a"), 1_000);
