@@ -6,7 +6,7 @@
 //! it). What a field may hold is the core's serde form (`leasehold::form`): numbers of
 //! milliseconds, for one, must be finite, not negative and exactly representable.
 
-use crate::value::{ReadError, Value};
+use crate::value::{ReadError, Value, kind_of};
 use js_sys::{Array, ArrayBuffer, Error, Object, Reflect, Uint8Array};
 use serde::Serialize;
 use serde::de::{self, DeserializeOwned};
@@ -38,26 +38,6 @@ pub(crate) fn field_error(context: &str, field: Option<&str>, message: &str) -> 
             Error::new(&format!("{context}: `{field}`: {message}"))
         }
         _ => Error::new(&format!("{context}: {message}")),
-    }
-}
-
-/// What kind of value `value` is, for messages: `a string`, `null`, `an array`...
-pub(crate) fn kind_of(value: &JsValue) -> String {
-    if value.is_null() {
-        "null".into()
-    } else if Array::is_array(value) {
-        "an array".into()
-    } else if value.is_instance_of::<Uint8Array>() {
-        "a Uint8Array".into()
-    } else if value.is_instance_of::<ArrayBuffer>() {
-        "an ArrayBuffer".into()
-    } else {
-        let t = value.js_typeof().as_string().unwrap_or_default();
-        match t.as_str() {
-            "undefined" => t,
-            "object" => "an object".into(),
-            _ => format!("a {t}"),
-        }
     }
 }
 

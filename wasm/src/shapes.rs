@@ -5,6 +5,7 @@
 //! TypeScript.
 
 use crate::js;
+use crate::value::kind_of;
 use js_sys::{Array, Error, Object, Uint8Array};
 use leasehold::sim::{PARAM_NAMES, Params, Scenario};
 use leasehold::{Answer, Append, Batch, Config, Event, Lane, LeaseInfo, Metrics, Op, Time};
@@ -33,7 +34,7 @@ pub(crate) fn read_batch(value: &JsValue, context: &str) -> Result<Batch, Error>
             "ops" => {
                 return Err(Error::new(&format!(
                     "{context}: `ops` must be an array, got {}",
-                    js::kind_of(&value)
+                    kind_of(&value)
                 )));
             }
             _ => {
@@ -251,7 +252,7 @@ pub(crate) fn apply_overrides(
         } else {
             return Err(Error::new(&format!(
                 "{context}: `{key}` must be a number, a string or a boolean, got {}",
-                js::kind_of(value)
+                kind_of(value)
             )));
         };
         settings.push((key, text));

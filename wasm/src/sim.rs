@@ -2,6 +2,7 @@
 
 use crate::js;
 use crate::shapes::{self, ScenarioShape, apply_overrides};
+use crate::value::kind_of;
 use js_sys::Error;
 use leasehold::Time;
 use leasehold::sim::{SCENARIOS, Scenario, SimError};
@@ -37,7 +38,7 @@ impl Simulation {
         let Some(name) = name.as_string() else {
             return Err(Error::new(&format!(
                 "{CONTEXT}: `scenario` must be a string, got {}",
-                js::kind_of(&name)
+                kind_of(&name)
             )));
         };
         let Some(preset) = Scenario::named(&name) else {

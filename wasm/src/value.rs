@@ -1,5 +1,5 @@
-//! A JavaScript value read by serde: [`Value`], a deserializer over a `JsValue`, and
-//! [`ReadError`], its error.
+//! A JavaScript value read by serde: [`Value`], a deserializer over a `JsValue`;
+//! [`ReadError`], its error; and [`kind_of`], the words for what kind of value one is.
 //!
 //! It reads what the API's fields hold (`null` and `undefined`, booleans, numbers,
 //! strings, arrays and plain objects) and names anything else. It exists for the size of
@@ -7,7 +7,6 @@
 //! Rust's float formatting, about 10 KB gzipped of the `.wasm`; here JavaScript writes
 //! the number (`Number.prototype.toString`), and serde's messages keep their words.
 
-use crate::js;
 use js_sys::{Array, ArrayBuffer, Number, Object, Uint8Array};
 use serde::de::value::{MapDeserializer, SeqDeserializer, StringDeserializer};
 use serde::de::{self, Expected, IntoDeserializer, Unexpected, Visitor};
@@ -93,6 +92,26 @@ pub(crate) fn number_text(n: f64) -> String {
         .unwrap_or_default()
 }
 
+/// What kind of value `value` is, for messages: `a string`, `null`, `an array`...
+pub(crate) fn kind_of(value: &JsValue) -> String {
+    if value.is_null() {
+        "null".into()
+    } else if Array::is_array(value) {
+        "an array".into()
+    } else if value.is_instance_of::<Uint8Array>() {
+        "a Uint8Array".into()
+    } else if value.is_instance_of::<ArrayBuffer>() {
+        "an ArrayBuffer".into()
+    } else {
+        let t = value.js_typeof().as_string().unwrap_or_default();
+        match t.as_str() {
+            "undefined" => t,
+            "object" => "an object".into(),
+            _ => format!("a {t}"),
+        }
+    }
+}
+
 /// A JavaScript value being read.
 pub(crate) struct Value(pub(crate) JsValue);
 
@@ -115,7 +134,7 @@ impl Value {
             text = s;
             Unexpected::Str(&text)
         } else {
-            text = js::kind_of(&self.0);
+            text = kind_of(&self.0);
             Unexpected::Other(&text)
         };
         Err(de::Error::invalid_type(unexpected, &visitor))
