@@ -5,7 +5,7 @@
 //! TypeScript.
 
 use crate::js;
-use crate::value::kind_of;
+use crate::value::{kind_of, number_text};
 use js_sys::{Array, Error, Object, Uint8Array};
 use leasehold::sim::{PARAM_NAMES, Params, Scenario};
 use leasehold::{Answer, Append, Batch, Config, Event, Lane, LeaseInfo, Metrics, Op, Time};
@@ -246,7 +246,7 @@ pub(crate) fn apply_overrides(
         let text = if let Some(b) = value.as_bool() {
             b.to_string()
         } else if let Some(n) = value.as_f64() {
-            crate::value::number_text(n)
+            number_text(n)
         } else if let Some(s) = value.as_string() {
             s
         } else {
