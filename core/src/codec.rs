@@ -844,6 +844,40 @@ impl Batch {
     }
 }
 
+/// Encodes `batch` to apply after the state `fsm`, naming by place each extension that
+/// nothing can move before it applies: `fsm` holds the lease by that holder, it cannot
+/// expire by `until` nor by any time an earlier `set_time` of the batch sets, `settled`
+/// says no batch in flight before this one revokes, hands over or unpins it, and no
+/// earlier operation of this one does. `placed` hears each operation's place, in order
+/// (`None` when it is named).
+pub(crate) fn encode_against(
+    fsm: &Fsm,
+    batch: &Batch,
+    mut until: Time,
+    settled: impl Fn(&Key) -> bool,
+    mut placed: impl FnMut(Option<LeaseRef>),
+) -> Result<Vec<u8>, EncodeError> {
+    // Revokes, handovers and unpins are few: a list is enough.
+    let mut touched: Vec<&Key> = Vec::new();
+    encode_batch(batch, |op| {
+        let place = match op {
+            Op::SetTime { new, .. } => {
+                until = until.max(*new);
+                None
+            }
+            Op::Extend { key, holder, .. } if settled(key) && !touched.contains(&key) => {
+                fsm.lease_ref(key, holder, until)
+            }
+            op => {
+                touched.extend(op.unsettles());
+                None
+            }
+        };
+        placed(place);
+        place
+    })
+}
+
 impl Fsm {
     /// Encodes `batch` to apply to exactly this state: an extension of a lease this
     /// state holds, by its holder, that nothing earlier in the batch revokes, hands
@@ -851,22 +885,7 @@ impl Fsm {
     /// its names; format version 2). The bytes decode only against this state
     /// ([`Fsm::decode_batch`]); without such extensions they are [`Batch::encode`]'s.
     pub fn encode_batch(&self, batch: &Batch) -> Result<Vec<u8>, EncodeError> {
-        let mut until = self.global_time();
-        // Revokes, handovers and unpins are few: a list is enough.
-        let mut touched: Vec<&Key> = Vec::new();
-        encode_batch(batch, |op| match op {
-            Op::SetTime { new, .. } => {
-                until = until.max(*new);
-                None
-            }
-            Op::Extend { key, holder, .. } if !touched.contains(&key) => {
-                self.lease_ref(key, holder, until)
-            }
-            op => {
-                touched.extend(op.unsettles());
-                None
-            }
-        })
+        encode_against(self, batch, self.global_time(), |_| true, |_| {})
     }
 
     /// Decodes untrusted bytes of a batch that applies to this state, resolving the

@@ -5,7 +5,7 @@
 //! yields [`Output::Timeout`]. See the crate documentation for the loop.
 
 use crate::batch::Batch;
-use crate::codec::{EncodeError, encode_batch};
+use crate::codec::{EncodeError, encode_against};
 use crate::config::{Config, ConfigError};
 use crate::error::{FieldError, LeaseError};
 use crate::event::Event;
@@ -569,26 +569,14 @@ impl Engine {
     /// the time this batch sets, and no in-flight batch (nor an earlier operation of this
     /// one) revokes, hands over or unpins it. Returns the places used, by operation.
     fn encode(&self, batch: &Batch) -> Result<(Vec<u8>, Vec<Option<LeaseRef>>), EncodeError> {
+        if !self.config.refer_to_state {
+            return Ok((batch.encode()?, vec![None; batch.ops.len()]));
+        }
         let mut places = Vec::with_capacity(batch.ops.len());
-        let refer = self.config.refer_to_state;
-        let mut here: Vec<&Key> = Vec::new();
-        let bytes = encode_batch(batch, |op| {
-            let place = match op {
-                Op::Extend { key, holder, .. }
-                    if refer
-                        && (self.unsettled.is_empty()
-                            || self.unsettled.binary_search(key).is_err())
-                        && !here.contains(&key) =>
-                {
-                    self.fsm.lease_ref(key, holder, self.planned)
-                }
-                op => {
-                    here.extend(op.unsettles());
-                    None
-                }
-            };
+        let settled =
+            |key: &Key| self.unsettled.is_empty() || self.unsettled.binary_search(key).is_err();
+        let bytes = encode_against(&self.fsm, batch, self.planned, settled, |place| {
             places.push(place);
-            place
         })?;
         Ok((bytes, places))
     }
