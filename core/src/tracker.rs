@@ -462,7 +462,7 @@ impl Tracker {
         let Some(i) = self.find(key) else { return };
         match self.leases[i].phase {
             Phase::Leading => {
-                let l = self.remove(i);
+                let l = self.leases.remove(i);
                 self.outputs
                     .push_back(TrackerOutput::Deposed { key: l.key.clone() });
                 let op = Op::revoke(l.key, self.holder.clone());
@@ -472,7 +472,7 @@ impl Tracker {
                 self.leases[i].phase = Phase::Releasing;
             }
             Phase::Waiting => {
-                self.remove(i);
+                self.leases.remove(i);
             }
             Phase::Releasing => {}
         }
@@ -493,7 +493,7 @@ impl Tracker {
             Phase::Claiming => self.claim_answered(i, now, outcome),
             Phase::Leading => self.extend_answered(i, now, outcome),
             Phase::Releasing => {
-                let l = self.remove(i);
+                let l = self.leases.remove(i);
                 if let Outcome::Applied(Ok(_)) = outcome {
                     let op = Op::revoke(l.key, self.holder.clone());
                     self.submit(op);
@@ -607,10 +607,6 @@ impl Tracker {
         self.leases.iter().position(|l| l.key == *key)
     }
 
-    fn remove(&mut self, i: usize) -> Lease {
-        self.leases.remove(i)
-    }
-
     /// When `l` next needs a timeout.
     fn wake(&self, l: &Lease) -> Time {
         match l.phase {
@@ -640,7 +636,7 @@ impl Tracker {
                     self.claim(i, now);
                 }
                 Phase::Releasing => {
-                    self.remove(i);
+                    self.leases.remove(i);
                     continue;
                 }
                 Phase::Leading if now >= l.expiry => self.depose(i, now),
@@ -770,7 +766,7 @@ impl Tracker {
             }
             Outcome::Applied(Err(LeaseError::NotValid(_))) | Outcome::Rejected(_) => {
                 // Malformed: it would never succeed. Stop tracking the key.
-                self.remove(i);
+                self.leases.remove(i);
             }
             Outcome::Applied(Err(_)) if l.released => {
                 // A release arrived while the claim was in flight: try once more.
@@ -811,7 +807,7 @@ impl Tracker {
             }
             Outcome::Applied(Err(LeaseError::NotValid(_))) | Outcome::Rejected(_) => {
                 self.depose(i, now);
-                self.remove(i);
+                self.leases.remove(i);
             }
             // Invalid, Held: the lease is someone else's or gone.
             Outcome::Applied(Err(_)) => self.depose(i, now),
@@ -898,11 +894,11 @@ mod tests {
         let names =
             |t: &Tracker| -> Vec<String> { t.keys().map(|k| k.lease.to_string()).collect() };
         assert_eq!(names(&t), ["a", "b", "c"]);
-        assert_eq!(t.remove(0).key, key("a"));
+        assert_eq!(t.leases.remove(0).key, key("a"));
         assert_eq!(names(&t), ["b", "c"]);
-        assert_eq!(t.remove(1).key, key("c"));
+        assert_eq!(t.leases.remove(1).key, key("c"));
         assert_eq!(names(&t), ["b"]);
-        assert_eq!(t.remove(0).key, key("b"));
+        assert_eq!(t.leases.remove(0).key, key("b"));
         assert_eq!(t.leases.0.capacity(), 0, "the memory is freed");
         t.track(Time::ZERO, key("d"));
         assert_eq!(names(&t), ["d"]);
